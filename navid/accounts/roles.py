@@ -1,0 +1,108 @@
+"""The roles of REQUIREMENTS R9 and the permissions each one holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(StrEnum):
+    MARKETING_DIRECTOR = "marketing_director"
+    MARKETING_ANALYST = "marketing_analyst"
+    CAMPAIGN_MANAGER = "campaign_manager"
+    SEGMENT_MANAGER = "segment_manager"
+    CHANNEL_MANAGER = "channel_manager"
+    AGENT = "contact_centre_agent"
+    BRANCH_OFFICER = "branch_officer"
+    RELATIONSHIP_MANAGER = "relationship_manager"
+    ADMINISTRATOR = "administrator"
+
+
+class Scope(StrEnum):
+    """Which customers a role sees."""
+
+    ALL = "all"
+    BRANCH = "branch"
+    PORTFOLIO = "portfolio"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    label: Promise
+    scope: Scope
+    permissions: tuple[str, ...]
+    masks_national_id: bool = False
+
+
+_VIEW = ("customers.view_customer",)
+_EDIT = (
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.delete_customer",
+    "customers.restore_customer",
+    "customers.manage_consent",
+)
+_LISTS = tuple(
+    f"{app}.{verb}_{model}"
+    for app, model in (
+        ("accounts", "region"),
+        ("accounts", "branch"),
+        ("customers", "prospecttype"),
+        ("customers", "prospectrank"),
+        ("customers", "prospectstatus"),
+        ("customers", "industry"),
+        ("customers", "producttype"),
+    )
+    for verb in ("view", "add", "change", "delete")
+)
+
+ROLES: dict[Role, RoleSpec] = {
+    Role.MARKETING_DIRECTOR: RoleSpec(
+        _("Marketing director"), Scope.ALL, (*_VIEW, "customers.export_customers", "accounts.view_auditentry")
+    ),
+    Role.MARKETING_ANALYST: RoleSpec(
+        _("Marketing analyst"),
+        Scope.ALL,
+        (*_VIEW, "customers.export_customers", "customers.import_customers"),
+    ),
+    Role.CAMPAIGN_MANAGER: RoleSpec(_("Campaign manager"), Scope.ALL, _VIEW, masks_national_id=True),
+    Role.SEGMENT_MANAGER: RoleSpec(
+        _("Segment manager"), Scope.ALL, (*_VIEW, "customers.manage_consent", "customers.export_customers")
+    ),
+    Role.CHANNEL_MANAGER: RoleSpec(_("Channel manager"), Scope.ALL, _VIEW, masks_national_id=True),
+    Role.AGENT: RoleSpec(
+        _("Contact-centre agent"), Scope.ALL, (*_VIEW, "customers.manage_consent"), masks_national_id=True
+    ),
+    Role.BRANCH_OFFICER: RoleSpec(_("Branch officer"), Scope.BRANCH, (*_VIEW, *_EDIT)),
+    Role.RELATIONSHIP_MANAGER: RoleSpec(
+        _("Relationship manager"),
+        Scope.PORTFOLIO,
+        (*_VIEW, "customers.add_customer", "customers.change_customer", "customers.manage_consent"),
+    ),
+    Role.ADMINISTRATOR: RoleSpec(
+        _("Administrator"),
+        Scope.ALL,
+        (
+            *_VIEW,
+            *_EDIT,
+            *_LISTS,
+            "customers.import_customers",
+            "customers.merge_customers",
+            "customers.export_customers",
+            "accounts.view_auditentry",
+            "accounts.add_apikey",
+        ),
+    ),
+}
+
+# When a user holds several roles, the widest scope wins.
+_SCOPE_ORDER = {Scope.ALL: 2, Scope.BRANCH: 1, Scope.PORTFOLIO: 0}
+
+
+def widest_scope(roles: list[Role]) -> Scope:
+    """The scope of the most widely seeing role among `roles` (portfolio when there are none)."""
+    scopes = [ROLES[r].scope for r in roles]
+    return max(scopes, key=_SCOPE_ORDER.__getitem__, default=Scope.PORTFOLIO)

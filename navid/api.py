@@ -1,0 +1,61 @@
+"""The REST API: /api/v1/, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security import django_auth as session_auth
+
+from navid.accounts.services import api_key_authenticate
+from navid.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from navid.customers.api import router as customers_router
+
+
+class BearerKey(HttpBearer):
+    """`Authorization: Bearer <key>` with a key from `navid manage create_api_key USERNAME`."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_key_authenticate(key=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+auth: list[APIKeyCookie | HttpBearer] = [BearerKey(), session_auth]
+
+api = NinjaAPI(
+    title="Navid API",
+    version="1",
+    description="Customers, prospects, imports and the bank's lists. Authenticate with a session or a Bearer key.",
+    urls_namespace="api-v1",
+    auth=auth,
+)
+api.add_router("/", customers_router)
+
+
+@api.exception_handler(ValidationFailed)
+def _validation_failed(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
+    detail = [
+        {"loc": ["body", field], "field": field, "msg": reason, "type": "value_error"}
+        for field, reasons in exc.errors.items()
+        for reason in reasons
+    ]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(NotFound)
+def _not_found(request: HttpRequest, exc: NotFound) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": f"You do not have the permission {exc}."}, status=403)
+
+
+@api.exception_handler(Conflict)
+def _conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=409)

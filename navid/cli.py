@@ -1,0 +1,201 @@
+"""The `navid` command: demo, web, worker, import, manage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "navid.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _worker_argv(concurrency: int | None = None) -> list[str]:
+    argv = [sys.executable, "-m", "celery", "-A", "navid", "worker", "--loglevel", "INFO"]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
+    return argv
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    from navid.wsgi import application
+
+    serve(application, host=host, port=port, threads=threads, ident="navid")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Migrate, create the demo users and data, then run the web server and a worker together."""
+    _setup()
+    from navid.accounts.demo import demo_users_ensure
+    from navid.customers.demo import demo_generate, reference_lists_ensure
+    from navid.customers.models import Customer
+
+    print("Preparing the database ...", flush=True)
+    _migrate()
+    reference_lists_ensure()
+    users = demo_users_ensure()
+    existing = Customer.objects.count()
+    if existing < args.customers:
+        print(f"Generating {args.customers - existing} customers and prospects ...", flush=True)
+        result = demo_generate(customers=args.customers - existing, seed=args.seed)
+        print(f"  {result.customers} customers, {result.transactions} transactions in {result.seconds:.1f} s")
+    _assign_portfolio()
+    url = f"http://{args.host}:{args.port}"
+    print(f"\nDemo users (password for all: {users[0].password}):")
+    for user in users:
+        print(f"  {user.username:<10} {user.role.value}")
+    print(f"\nNavid is running at {url}/  (API docs: {url}/api/v1/docs). Press Ctrl+C to stop.\n", flush=True)
+    worker = subprocess.Popen(_worker_argv(concurrency=1))  # noqa: S603
+    try:
+        _serve(args.host, args.port, threads=8)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    return 0
+
+
+def _assign_portfolio() -> None:
+    """Give the demo relationship manager the customers of the first branch that have none."""
+    from django.contrib.auth import get_user_model
+
+    from navid.customers.models import Customer
+
+    rm = get_user_model().objects.filter(username="rm").first()
+    first = (
+        Customer.objects.exclude(branch=None)
+        .order_by("branch_id")
+        .values_list("branch_id", flat=True)
+        .first()
+    )
+    if rm is not None and first is not None:
+        Customer.objects.filter(branch_id=first, relationship_manager=None).update(relationship_manager=rm)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    _setup()
+    print(f"Navid web at http://{args.host}:{args.port}/", flush=True)
+    _serve(args.host, args.port, threads=args.threads)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "navid.settings")
+    os.execv(sys.executable, _worker_argv(args.concurrency))  # noqa: S606
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a customer file in this process, printing progress and every rejected row."""
+    _setup()
+    from django.contrib.auth import get_user_model
+
+    from navid.customers.services import import_job_create, import_job_run
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    actor = None
+    if args.user:
+        actor = get_user_model().objects.filter(username=args.user).first()
+        if actor is None:
+            print(f"error: no user named {args.user!r}", file=sys.stderr)
+            return 2
+    mapping = json.loads(args.mapping) if args.mapping else None
+    with path.open("rb") as handle:
+        job = import_job_create(
+            actor=actor,
+            file_name=path.name,
+            content=handle,
+            mapping=mapping,
+            dry_run=args.dry_run,
+            skip_invalid=args.skip_invalid,
+        )
+    started = time.perf_counter()
+    job = import_job_run(job_id=job.pk)
+    elapsed = time.perf_counter() - started
+    for error in job.errors:
+        print(f"row {error['row']}, column {error['column']}: {error['reason']}")
+    if job.rejected_count > len(job.errors):
+        print(f"... and more: {job.rejected_count} rows rejected in all")
+    rate = job.rows_total / elapsed if elapsed else 0
+    print(f"{job.message} ({job.rows_total} rows in {elapsed:.1f} s, {rate:,.0f} rows/s; job {job.pk})")
+    return 0 if job.state == job.State.SUCCEEDED else 1
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "navid.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["navid manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="navid", description="Navid, a campaign-management CRM for banks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="set up demo data and run the web app and a worker")
+    demo.add_argument("--customers", type=int, default=5000)
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(func=cmd_demo)
+
+    web = sub.add_parser("web", help="run the web server")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--threads", type=int, default=8)
+    web.set_defaults(func=cmd_web)
+
+    worker = sub.add_parser("worker", help="run a Celery worker")
+    worker.add_argument("--concurrency", type=int, default=None)
+    worker.set_defaults(func=cmd_worker)
+
+    imp = sub.add_parser("import", help="import data from a file")
+    imp_sub = imp.add_subparsers(dest="what", required=True)
+    customers = imp_sub.add_parser("customers", help="import customers from a CSV or XLSX file")
+    customers.add_argument("file")
+    customers.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    customers.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid rows, report the rest"
+    )
+    customers.add_argument("--mapping", help='JSON {"column in file": "field"}; default: by column names')
+    customers.add_argument("--user", help="username recorded as the importer in the audit log")
+    customers.set_defaults(func=cmd_import)
+
+    manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Values every page needs: the text direction and the navigation for the user's roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import get_language_bidi
+from django.utils.translation import gettext as _
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    items: list[dict[str, str]] = []
+    if user.is_authenticated:
+        if user.has_perm("customers.view_customer"):
+            items.append({"url": reverse("customers:list"), "label": _("Customers"), "key": "customers"})
+        if user.has_perm("customers.import_customers"):
+            items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
+        if user.has_perm("customers.merge_customers"):
+            items.append(
+                {"url": reverse("customers:duplicates"), "label": _("Duplicates"), "key": "duplicates"}
+            )
+        if user.has_perm("customers.restore_customer"):
+            items.append({"url": reverse("customers:trash"), "label": _("Trash"), "key": "trash"})
+        if user.has_perm("accounts.view_auditentry"):
+            items.append({"url": reverse("accounts:audit"), "label": _("Audit log"), "key": "audit"})
+        if user.is_staff:
+            items.append({"url": reverse("admin:index"), "label": _("Lists and settings"), "key": "admin"})
+        items.append({"url": "/api/v1/docs", "label": _("API"), "key": "api"})
+    return {"nav_items": items, "is_rtl": get_language_bidi()}

@@ -1,0 +1,68 @@
+"""Text normalisation for Persian, Arabic and Russian search and storage."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Arabic letters that Persian writes differently, and both digit sets, mapped to one form.
+_TRANSLATE = str.maketrans(
+    {
+        "ي": "ی",  # Arabic yeh -> Persian yeh
+        "ى": "ی",  # alef maksura -> Persian yeh
+        "ك": "ک",  # Arabic kaf -> Persian keheh
+        "ة": "ه",  # teh marbuta -> heh
+        "ۀ": "ه",
+        "أ": "ا",
+        "إ": "ا",
+        "ٱ": "ا",
+        "ؤ": "و",
+        "ё": "е",
+        "Ё": "Е",
+        **{chr(0x06F0 + i): str(i) for i in range(10)},  # Persian digits
+        **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
+        "\u200c": " ",  # ZWNJ separates words for search
+        "\u200d": "",
+        "\u200f": "",
+        "\u200e": "",
+        "\u0640": "",  # tatweel
+    }
+)
+_LETTERS = str.maketrans("يىك", "ییک")
+_DIACRITICS = re.compile("[\u064b-\u065f\u0670]")
+_SPACES = re.compile(r"\s+")
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def to_ascii_digits(value: str) -> str:
+    """Replace Persian and Arabic-Indic digits with ASCII ones."""
+    return value.translate(_TRANSLATE) if value else value
+
+
+def to_persian_digits(value: str) -> str:
+    """Replace ASCII digits with Persian ones, for display in the Persian interface."""
+    return value.translate(_PERSIAN_DIGITS)
+
+
+def clean_text(value: str | None) -> str:
+    """Canonical stored form of a name: Persian letters, no control characters, single spaces."""
+    if not value:
+        return ""
+    value = unicodedata.normalize("NFC", value)
+    value = value.translate(_LETTERS)
+    value = "".join(ch for ch in value if ch == "\u200c" or unicodedata.category(ch)[0] != "C")
+    return _SPACES.sub(" ", value).strip()
+
+
+def search_key(value: str | None) -> str:
+    """The form stored for search and compared with a normalised query: case-folded, one letter form."""
+    if not value:
+        return ""
+    value = unicodedata.normalize("NFC", value).translate(_TRANSLATE)
+    value = _DIACRITICS.sub("", value)
+    return _SPACES.sub(" ", value).strip().casefold()
+
+
+def digits_only(value: str) -> str:
+    """The ASCII digits of a value, after converting Persian and Arabic digits."""
+    return "".join(ch for ch in to_ascii_digits(value) if ch.isdigit() and ch.isascii())

@@ -1,0 +1,563 @@
+"""Import of customer files (R1.4): CSV or XLSX, UTF-8 or Windows-1256, checked in full before anything is written.
+
+Pass 1 reads and validates every row, looks up which rows update existing customers, and
+writes the clean rows to a spool file; it commits nothing and reports progress as it goes.
+Pass 2 writes the spooled rows in one transaction. A dry run stops after pass 1. In
+all-or-nothing mode one rejected row means pass 2 never runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from navid.accounts.models import AuditAction
+from navid.accounts.services import audit_record
+from navid.core.errors import ValidationFailed
+from navid.core.text import search_key
+from navid.customers.models import ConversionEvent, Customer, ImportJob, PartyStatus
+from navid.customers.validation import (
+    CUSTOMER_FIELDS,
+    ReferenceResolver,
+    clean_customer_values,
+    customer_search_text,
+)
+
+CHUNK = 2000
+MAX_ERRORS_KEPT = 10_000
+MAX_FIELD = 10 * 1024 * 1024 + 1
+csv.field_size_limit(MAX_FIELD * 2)
+
+# Column names a bank's spreadsheet may already use, in fa, ru and en, for each field.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "external_id": ("external id", "customer number", "شماره مشتری", "کد مشتری", "номер клиента"),
+    "kind": ("type of party", "نوع شخص", "тип лица"),
+    "status": ("وضعیت مشتری", "статус клиента"),
+    "first_name": ("first name", "name", "نام", "имя"),
+    "last_name": ("last name", "surname", "family name", "نام خانوادگی", "фамилия"),
+    "organisation_name": ("organisation", "organization", "company", "نام سازمان", "شرکت", "организация"),
+    "national_id": ("national id", "national code", "inn", "کد ملی", "شناسه ملی", "инн"),
+    "birth_date": ("birth date", "date of birth", "تاریخ تولد", "дата рождения"),
+    "phone": ("phone", "mobile", "تلفن", "موبایل", "تلفن همراه", "телефон", "мобильный"),
+    "email": ("email", "e-mail", "ایمیل", "پست الکترونیک", "эл. почта", "почта"),
+    "address": ("address", "نشانی", "آدرس", "адрес"),
+    "city": ("city", "شهر", "город"),
+    "postal_code": ("postal code", "zip", "کد پستی", "индекс"),
+    "region": ("region", "province", "استان", "منطقه", "регион"),
+    "branch": ("branch", "شعبه", "филиал"),
+    "relationship_manager": ("relationship manager", "مدیر ارتباط", "менеджер"),
+    "language": ("language", "زبان", "язык"),
+    "preferred_channel": ("preferred channel", "کانال ترجیحی", "канал"),
+    "prospect_type": ("prospect type", "نوع مشتری بالقوه", "тип потенциального клиента"),
+    "prospect_rank": ("prospect rank", "rank", "رتبه", "رتبه مشتری بالقوه", "ранг"),
+    "prospect_status": ("prospect status", "وضعیت مشتری بالقوه", "статус потенциального клиента"),
+    "industry": ("industry", "field of activity", "زمینه فعالیت", "отрасль"),
+    "do_not_contact": ("do not contact", "عدم تماس", "не беспокоить"),
+    "customer_since": ("customer since", "مشتری از", "клиент с"),
+}
+NAME_FIELDS = ("last_name", "first_name", "organisation_name")
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read: wrong format, encoding, delimiter or columns."""
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "reason": self.reason}
+
+
+@dataclass
+class Table:
+    """A file opened for reading: its header and an iterator of (row number, cells)."""
+
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+    encoding: str = ""
+    delimiter: str = ""
+
+
+def _detect_encoding(sample: bytes) -> str:
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A cut at the end of the sample may split one multi-byte character.
+        if exc.start < len(sample) - 4:
+            return "cp1256"
+    return "utf-8-sig"
+
+
+def _open_csv(stream: BinaryIO, encoding: str | None) -> Table:
+    sample = stream.read(65536)
+    stream.seek(0)
+    encoding = encoding or _detect_encoding(sample)
+    first_line = sample.decode(encoding, errors="replace").splitlines()[0] if sample else ""
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    delimiter = max(counts, key=counts.__getitem__)
+    if counts[delimiter] == 0:
+        delimiter = ","
+    label = "utf-8" if encoding == "utf-8-sig" else encoding
+
+    def lines() -> Iterator[str]:
+        # A newline byte never occurs inside a UTF-8 or Windows-1256 character, so lines can be decoded one by one
+        # and a decoding error named by its line.
+        for number, raw in enumerate(stream, start=1):
+            try:
+                yield raw.decode(encoding if number == 1 else label)
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(
+                    _("Line %(line)s: the file is not valid %(encoding)s text.") % {"line": number, "encoding": label}
+                ) from exc
+
+    reader = csv.reader(lines(), delimiter=delimiter, strict=False)
+    try:
+        header = next(reader)
+    except StopIteration as exc:
+        raise ImportFileError(_("The file is empty.")) from exc
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        number = 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ImportFileError(
+                    _("Row %(row)s: %(reason)s") % {"row": number + 1, "reason": exc}
+                ) from exc
+            number += 1
+            if cells and any(c.strip() for c in cells):
+                yield number, cells
+
+    return Table(header=header, rows=rows(), encoding=encoding, delimiter=delimiter)
+
+
+def _xlsx_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _open_xlsx(path: Path) -> Table:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError(_("The file is not a readable XLSX workbook.")) from exc
+    sheet = workbook.worksheets[0]
+    values = sheet.iter_rows(values_only=True)
+    try:
+        header = [_xlsx_cell(v) for v in next(values)]
+    except StopIteration as exc:
+        raise ImportFileError(_("The file is empty.")) from exc
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for number, raw in enumerate(values, start=2):
+            cells = [_xlsx_cell(v) for v in raw]
+            if any(c.strip() for c in cells):
+                yield number, cells
+        workbook.close()
+
+    return Table(header=header, rows=rows(), encoding="xlsx", delimiter="")
+
+
+def open_table(path: Path, *, encoding: str | None = None) -> Table:
+    """Open a CSV or XLSX file; raise ImportFileError with a reason a person can act on."""
+    with path.open("rb") as probe:
+        magic = probe.read(4)
+    if magic == b"PK\x03\x04":
+        return _open_xlsx(path)
+    if path.suffix.lower() in {".xls", ".xlsm", ".xlsx"}:
+        raise ImportFileError(_("Only CSV and XLSX files can be imported; save the sheet as XLSX or CSV."))
+    return _open_csv(path.open("rb"), encoding)
+
+
+def guess_mapping(header: list[str]) -> dict[str, str]:
+    """Map each column a field is recognised in, by field name or a known alias."""
+    lookup: dict[str, str] = {}
+    for name in CUSTOMER_FIELDS:
+        lookup[search_key(name)] = name
+        lookup[search_key(name.replace("_", " "))] = name
+        for alias in HEADER_ALIASES.get(name, ()):
+            lookup[search_key(alias)] = name
+    mapping: dict[str, str] = {}
+    for column in header:
+        target = lookup.get(search_key(column.replace("_", " "))) or lookup.get(search_key(column))
+        if target and target not in mapping.values():
+            mapping[column] = target
+    return mapping
+
+
+def check_mapping(header: list[str], mapping: dict[str, str], delimiter: str) -> None:
+    """Raise ImportFileError if a mapped column is missing or no name column is mapped."""
+    unknown = [c for c in mapping if c not in header]
+    if unknown:
+        raise ImportFileError(_("Columns not in the file: %(cols)s") % {"cols": ", ".join(unknown)})
+    bad_fields = [f for f in mapping.values() if f not in CUSTOMER_FIELDS]
+    if bad_fields:
+        raise ImportFileError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(bad_fields)})
+    if not any(f in mapping.values() for f in NAME_FIELDS):
+        hint = ""
+        if len(header) == 1 and delimiter:
+            hint = " " + _(
+                "The file has a single column: is it separated by something other than “%(d)s”?"
+            ) % {"d": delimiter}
+        raise ImportFileError(
+            _("Required column missing: one of %(cols)s.") % {"cols": ", ".join(NAME_FIELDS)} + hint
+        )
+
+
+@dataclass
+class _Chunk:
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[tuple[int, dict[str, Any], dict[str, list[Any]], bool]] = field(default_factory=list)
+
+
+@dataclass
+class ImportOutcome:
+    rows_total: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    rejected_rows: int = 0
+    written: bool = False
+
+
+_DB_FIELDS = [f for f in CUSTOMER_FIELDS]
+_REF_ATTNAMES = {
+    "region": "region_id",
+    "branch": "branch_id",
+    "relationship_manager": "relationship_manager_id",
+    "prospect_type": "prospect_type_id",
+    "prospect_rank": "prospect_rank_id",
+    "prospect_status": "prospect_status_id",
+    "industry": "industry_id",
+}
+_DEFAULTS: dict[str, Any] = {
+    **{
+        name: ""
+        for name in (
+            "first_name",
+            "last_name",
+            "organisation_name",
+            "phone",
+            "email",
+            "address",
+            "city",
+            "postal_code",
+            "preferred_channel",
+        )
+    },
+    "kind": "person",
+    "status": "prospect",
+    "language": "fa",
+    "do_not_contact": False,
+}
+
+
+def _flatten(clean: dict[str, Any]) -> dict[str, Any]:
+    """Model instances to ids, under their column names."""
+    return {
+        _REF_ATTNAMES.get(k, k): (v.pk if k in _REF_ATTNAMES and v is not None else v)
+        for k, v in clean.items()
+    }
+
+
+class CustomerImporter:
+    """Runs the two passes over one file for one ImportJob."""
+
+    def __init__(self, job: ImportJob, *, progress: Callable[[int], None] | None = None):
+        self.job = job
+        self.progress = progress
+        self.resolver = ReferenceResolver()
+        self.region = settings.NAVID_DEFAULT_PHONE_REGION
+
+    def _validate_chunk(
+        self,
+        batch: list[tuple[int, dict[str, str]]],
+        outcome: ImportOutcome,
+        seen_external: dict[str, int],
+        seen_national: dict[str, int],
+    ) -> _Chunk:
+        cleaned: list[tuple[int, dict[str, Any]]] = []
+        for number, values in batch:
+            try:
+                clean = clean_customer_values(values, resolver=self.resolver, default_region=self.region)
+            except ValidationFailed as exc:
+                self._reject(outcome, number, exc.errors)
+                continue
+            problems: dict[str, list[str]] = {}
+            for key, seen in (("external_id", seen_external), ("national_id", seen_national)):
+                value = clean.get(key)
+                if value:
+                    if value in seen:
+                        problems[key] = [_("repeats row %(row)s of this file") % {"row": seen[value]}]
+                    else:
+                        seen[value] = number
+            if problems:
+                self._reject(outcome, number, problems)
+                continue
+            cleaned.append((number, _flatten(clean)))
+        chunk = _Chunk()
+        if not cleaned:
+            return chunk
+        externals = [c["external_id"] for _, c in cleaned if c.get("external_id")]
+        nationals = [c["national_id"] for _, c in cleaned if c.get("national_id")]
+        columns = [
+            "id",
+            "external_id",
+            "national_id",
+            "status",
+            *[_REF_ATTNAMES.get(f, f) for f in _DB_FIELDS],
+        ]
+        columns = list(dict.fromkeys(columns))
+        existing = Customer.objects.filter(deleted_at__isnull=True)
+        by_external = {
+            r["external_id"]: r for r in existing.filter(external_id__in=externals).values(*columns)
+        }
+        # Trashed records keep their national ID: a new row must not reuse it silently.
+        by_national = {
+            r["national_id"]: r
+            for r in Customer.objects.filter(national_id__in=nationals).values(*columns, "deleted_at")
+        }
+        for number, clean in cleaned:
+            ext, nat = clean.get("external_id"), clean.get("national_id")
+            target = by_external.get(ext) if ext else None
+            holder = by_national.get(nat) if nat else None
+            if holder is not None and holder.get("deleted_at") is not None:
+                self._reject(outcome, number, {"national_id": [_("belongs to a customer in the trash")]})
+                continue
+            if target is None and holder is not None:
+                if ext and holder["external_id"] and holder["external_id"] != ext:
+                    self._reject(
+                        outcome,
+                        number,
+                        {"national_id": [_("belongs to customer %(id)s") % {"id": holder["external_id"]}]},
+                    )
+                    continue
+                target = holder
+            elif target is not None and holder is not None and holder["id"] != target["id"]:
+                self._reject(
+                    outcome,
+                    number,
+                    {"national_id": [_("belongs to another customer (ID %(id)s)") % {"id": holder["id"]}]},
+                )
+                continue
+            if target is None:
+                row = {**_DEFAULTS, **clean}
+                if row["status"] == PartyStatus.CUSTOMER and not row.get("customer_since"):
+                    row["customer_since"] = timezone.localdate()
+                row["search_text"] = customer_search_text(row)
+                chunk.inserts.append(row)
+            else:
+                changes = {k: [target.get(k), v] for k, v in clean.items() if target.get(k) != v}
+                merged = {**target, **clean}
+                converted = (
+                    target["status"] == PartyStatus.PROSPECT and merged["status"] == PartyStatus.CUSTOMER
+                )
+                if converted and not merged.get("customer_since"):
+                    clean["customer_since"] = timezone.localdate()
+                clean["search_text"] = customer_search_text(merged)
+                chunk.updates.append((target["id"], clean, changes, converted))
+        outcome.created += len(chunk.inserts)
+        outcome.updated += len(chunk.updates)
+        return chunk
+
+    def _reject(self, outcome: ImportOutcome, number: int, errors: dict[str, list[str]]) -> None:
+        outcome.rejected_rows += 1
+        column_of = {v: k for k, v in self.mapping.items()}
+        for name, reasons in errors.items():
+            for reason in reasons:
+                if len(outcome.errors) < MAX_ERRORS_KEPT:
+                    outcome.errors.append(RowError(number, column_of.get(name, name), reason))
+
+    def check(self, table: Table, mapping: dict[str, str], spool: BinaryIO) -> ImportOutcome:
+        """Pass 1: validate every row and spool the clean ones; write nothing to the database."""
+        self.mapping = mapping
+        check_mapping(table.header, mapping, table.delimiter)
+        positions = [(table.header.index(col), name) for col, name in mapping.items()]
+        outcome = ImportOutcome()
+        seen_external: dict[str, int] = {}
+        seen_national: dict[str, int] = {}
+        batch: list[tuple[int, dict[str, str]]] = []
+        width = len(table.header)
+        for number, cells in table.rows:
+            outcome.rows_total += 1
+            if len(cells) > width and any(c.strip() for c in cells[width:]):
+                self._reject(outcome, number, {"*": [_("has more cells than the header has columns")]})
+                continue
+            # An empty cell means "not given": a new customer gets the default, an existing one keeps its value.
+            batch.append((number, {name: cells[i] for i, name in positions if i < len(cells) and cells[i].strip()}))
+            if len(batch) >= CHUNK:
+                pickle.dump(self._validate_chunk(batch, outcome, seen_external, seen_national), spool)
+                batch = []
+                if self.progress:
+                    self.progress(outcome.rows_total)
+        if batch:
+            pickle.dump(self._validate_chunk(batch, outcome, seen_external, seen_national), spool)
+        if self.progress:
+            self.progress(outcome.rows_total)
+        return outcome
+
+    def write(self, spool: BinaryIO, outcome: ImportOutcome) -> None:
+        """Pass 2: write every spooled row in one transaction."""
+        spool.seek(0)
+        now = timezone.now()
+        table = connection.ops.quote_name(Customer._meta.db_table)
+        insert_cols = [
+            *[_REF_ATTNAMES.get(f, f) for f in _DB_FIELDS],
+            "search_text",
+            "created_at",
+            "updated_at",
+            "created_by_import_id",
+        ]
+        placeholders = ", ".join(["%s"] * len(insert_cols))
+        insert_sql = (
+            f"INSERT INTO {table} ({', '.join(connection.ops.quote_name(c) for c in insert_cols)}) "  # noqa: S608 - names are ours
+            f"VALUES ({placeholders})"
+        )
+        converted_ids: list[int] = []
+        audit_rows: list[tuple[Any, ...]] = []
+        actor_id = self.job.actor_id
+        with transaction.atomic(), connection.cursor() as cursor:
+            while True:
+                try:
+                    chunk: _Chunk = pickle.load(spool)  # noqa: S301 - our own spool file
+                except EOFError:
+                    break
+                if chunk.inserts:
+                    cursor.executemany(
+                        insert_sql,
+                        [
+                            (
+                                *[row.get(c) for c in insert_cols[:-3]],
+                                now,
+                                now,
+                                self.job.pk,
+                            )
+                            for row in chunk.inserts
+                        ],
+                    )
+                by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+                for pk, clean, changes, converted in chunk.updates:
+                    cols = tuple(sorted(clean))
+                    by_columns.setdefault(cols, []).append((*[clean[c] for c in cols], now, pk))
+                    if converted:
+                        converted_ids.append(pk)
+                    if changes:
+                        audit_rows.append((pk, changes))
+                for cols, params in by_columns.items():
+                    assignments = ", ".join(
+                        f"{connection.ops.quote_name(c)} = %s" for c in (*cols, "updated_at")
+                    )
+                    cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
+            self._write_conversions(cursor, converted_ids, now)
+            self._write_audit(audit_rows, actor_id, now)
+            audit_record(
+                actor=self.job.actor,
+                action=AuditAction.IMPORT,
+                instance=self.job,
+                before=None,
+                after={"file": self.job.file_name, "created": outcome.created, "updated": outcome.updated},
+            )
+        outcome.written = True
+
+    def _write_conversions(self, cursor: Any, converted_ids: list[int], now: dt.datetime) -> None:
+        conv = connection.ops.quote_name(ConversionEvent._meta.db_table)
+        cust = connection.ops.quote_name(Customer._meta.db_table)
+        # New customers of this import: one conversion each, set-based.
+        cursor.execute(
+            f"INSERT INTO {conv} (customer_id, occurred_at, source, actor_id, note) "  # noqa: S608
+            f"SELECT id, %s, %s, %s, %s FROM {cust} WHERE created_by_import_id = %s AND status = %s",
+            [
+                now,
+                ConversionEvent.Source.IMPORT,
+                self.job.actor_id,
+                self.job.file_name[:300],
+                self.job.pk,
+                "customer",
+            ],
+        )
+        if converted_ids:
+            cursor.executemany(
+                f"INSERT INTO {conv} (customer_id, occurred_at, source, actor_id, note) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
+                [
+                    (pk, now, ConversionEvent.Source.IMPORT, self.job.actor_id, self.job.file_name[:300])
+                    for pk in converted_ids
+                ],
+            )
+
+    def _write_audit(
+        self, rows: list[tuple[int, dict[str, list[Any]]]], actor_id: int | None, now: dt.datetime
+    ) -> None:
+        from navid.accounts.models import AuditEntry
+
+        label = Customer._meta.label_lower
+        entries = [
+            AuditEntry(
+                at=now,
+                actor_id=actor_id,
+                action=AuditAction.UPDATE,
+                model=label,
+                object_id=str(pk),
+                object_repr=_("import %(file)s") % {"file": self.job.file_name[:150]},
+                record_model=label,
+                record_id=str(pk),
+                changes={k: [_json(v[0]), _json(v[1])] for k, v in changes.items()},
+            )
+            for pk, changes in rows
+        ]
+        AuditEntry.objects.bulk_create(entries, batch_size=1000)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def import_run(*, job: ImportJob, progress: Callable[[int], None] | None = None) -> ImportOutcome:
+    """Check the job's file and, unless it is a dry run or rows were rejected in all-or-nothing mode, write it."""
+    path = Path(job.stored_path)
+    table = open_table(path)
+    mapping = job.mapping or guess_mapping(table.header)
+    importer = CustomerImporter(job, progress=progress)
+    with tempfile.TemporaryFile(dir=settings.VAR_DIR) as spool:
+        outcome = importer.check(table, mapping, spool)
+        if job.dry_run or (outcome.rejected_rows and not job.skip_invalid):
+            return outcome
+        try:
+            importer.write(spool, outcome)
+        except IntegrityError as exc:
+            raise ImportFileError(
+                _(
+                    "Another change to the same customers was made during the import; nothing was imported. Run it again."
+                )
+            ) from exc
+    return outcome

@@ -1,0 +1,170 @@
+"""Import of customer files: formats, encodings, every kind of bad row, all-or-nothing and skip-invalid."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+from navid.accounts.models import AuditEntry
+from navid.accounts.tests.factories import BranchFactory, RegionFactory
+from navid.customers.models import ConversionEvent, Customer, ImportJob
+from navid.customers.services import import_job_create, import_job_run
+from navid.customers.tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "external_id,first_name,last_name,national_id,phone,email,status,region,branch\n"
+
+
+def _run(tmp_path: Path, content: bytes, name: str = "c.csv", **options: Any) -> ImportJob:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with path.open("rb") as handle:
+        job = import_job_create(actor=None, file_name=name, content=handle, **options)
+    return import_job_run(job_id=job.pk)
+
+
+@pytest.fixture
+def places(db: None) -> None:
+    region = RegionFactory(code="tehran", name_en="Tehran", name_fa="تهران", name_ru="Тегеран")
+    BranchFactory(code="vanak", name_en="Vanak", name_fa="ونک", name_ru="Ванак", region=region)
+
+
+def test_valid_file_is_imported_with_conversions(tmp_path: Path, places: None) -> None:
+    content = (
+        HEADER
+        + "C1,علي,كريمي,0012345679,09121234567,a@example.com,customer,تهران,vanak\n"
+        + "C2,Иван,Петров,500100732259,+79161234567,,prospect,tehran,\n"
+    ).encode()
+    job = _run(tmp_path, content)
+    assert (job.state, job.created_count, job.updated_count, job.rejected_count) == ("succeeded", 2, 0, 0)
+    ali = Customer.objects.get(external_id="C1")
+    assert (ali.first_name, ali.last_name, ali.phone) == ("علی", "کریمی", "+989121234567")
+    assert ali.branch.code == "vanak" and ali.region.code == "tehran"
+    assert ali.search_text == "علی کریمی 0012345679 989121234567 a@example.com"
+    ivan = Customer.objects.get(external_id="C2")
+    assert ivan.region.code == "tehran" and ivan.branch is None
+    assert list(ConversionEvent.objects.values_list("customer__external_id", "source")) == [("C1", "import")]
+    assert AuditEntry.objects.filter(action="import").count() == 1
+
+
+def test_same_external_id_updates_and_audits_the_change(tmp_path: Path, places: None) -> None:
+    CustomerFactory(external_id="C1", first_name="Old", last_name="Name", national_id="0012345679", status="prospect")
+    job = _run(tmp_path, (HEADER + "C1,New,Name,0012345679,,,customer,,\n").encode())
+    assert (job.created_count, job.updated_count) == (0, 1)
+    customer = Customer.objects.get(external_id="C1")
+    assert (customer.first_name, customer.status) == ("New", "customer")
+    assert ConversionEvent.objects.filter(customer=customer).count() == 1
+    entry = AuditEntry.objects.get(record_id=str(customer.pk), action="update")
+    assert entry.changes["first_name"] == ["Old", "New"]
+
+
+def test_one_bad_row_stops_everything_and_every_problem_is_reported(tmp_path: Path, places: None) -> None:
+    content = (
+        HEADER
+        + "C1,Ali,Karimi,0012345679,09121234567,,customer,,\n"
+        + "C2,Bad,Row,0012345678,12,not-an-email,maybe,nowhere,\n"
+        + "C3,=HYPERLINK(\"http://x\"),Evil,,,,,,\n"
+        + "C4,X,Y,,,,,,,extra\n"
+        + "C1,Dup,Row,,,,,,\n"
+    ).encode()
+    job = _run(tmp_path, content)
+    assert job.state == "failed"
+    assert Customer.objects.count() == 0
+    assert job.rejected_count == 4
+    found = {(e["row"], e["column"]) for e in job.errors}
+    assert found == {
+        (3, "national_id"),
+        (3, "phone"),
+        (3, "email"),
+        (3, "status"),
+        (3, "region"),
+        (4, "first_name"),
+        (5, "*"),
+        (6, "external_id"),
+    }
+    reasons = {(e["row"], e["column"]): e["reason"] for e in job.errors}
+    assert reasons[(4, "first_name")] == "looks like a spreadsheet formula; it was not imported"
+    assert reasons[(6, "external_id")] == "repeats row 2 of this file"
+    assert "nothing was imported" in job.message
+
+
+def test_skip_invalid_imports_the_rest(tmp_path: Path, places: None) -> None:
+    content = (HEADER + "C1,Ali,Karimi,0012345679,,,,,\nC2,Bad,Row,0012345678,,,,,\n").encode()
+    job = _run(tmp_path, content, skip_invalid=True)
+    assert (job.state, job.created_count, job.rejected_count) == ("succeeded", 1, 1)
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["C1"]
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, places: None) -> None:
+    job = _run(tmp_path, (HEADER + "C1,Ali,Karimi,0012345679,,,,,\n").encode(), dry_run=True)
+    assert (job.state, job.created_count) == ("succeeded", 1)
+    assert job.message.startswith("Dry run")
+    assert Customer.objects.count() == 0
+
+
+def test_windows_1256_and_semicolons(tmp_path: Path, places: None) -> None:
+    # Windows-1256 has the Arabic yeh (ي), not the Persian one, and no Persian digits.
+    content = "شماره مشتري;نام;نام خانوادگي;کد ملي\nC1;علي;کريمي;0012345679\n".encode("cp1256")
+    job = _run(tmp_path, content)
+    assert job.state == "succeeded", job.message
+    customer = Customer.objects.get()
+    assert (customer.external_id, customer.last_name, customer.national_id) == ("C1", "کریمی", "0012345679")
+
+
+def test_wrong_delimiter_is_explained(tmp_path: Path) -> None:
+    job = _run(tmp_path, "last_name|first_name\nA|B\n".replace("|", "#").encode())
+    assert job.state == "failed"
+    assert "Required column missing" in job.message
+    assert "single column" in job.message
+
+
+def test_invalid_utf8_is_named(tmp_path: Path) -> None:
+    content = ("last_name\n" + "a\n" * 30000).encode() + b"\xff\xfe\n"
+    job = _run(tmp_path, content)
+    assert job.state == "failed"
+    assert job.message == "Line 30002: the file is not valid utf-8 text."
+
+
+def test_a_10_mb_field_is_rejected_by_row_and_column(tmp_path: Path) -> None:
+    content = b"last_name,first_name\nKarimi," + b"x" * (10 * 1024 * 1024) + b"\n"
+    job = _run(tmp_path, content)
+    assert job.state == "failed"
+    assert job.errors == [{"row": 2, "column": "first_name", "reason": "is longer than 100 characters"}]
+
+
+def test_national_id_of_another_customer_is_rejected(tmp_path: Path) -> None:
+    CustomerFactory(external_id="OTHER", national_id="0012345679")
+    job = _run(tmp_path, b"external_id,last_name,national_id\nC1,X,0012345679\n")
+    assert job.errors == [{"row": 2, "column": "national_id", "reason": "belongs to customer OTHER"}]
+
+
+def test_xlsx_with_mapping_and_formula_cells(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Family", "Given", "Code"])
+    sheet.append(["Karimi", "Ali", "0012345679"])
+    sheet.append(["Evil", '=cmd|" /C calc"!A0', ""])
+    path = tmp_path / "c.xlsx"
+    book.save(path)
+    job = _run(
+        tmp_path,
+        path.read_bytes(),
+        name="c.xlsx",
+        mapping={"Family": "last_name", "Given": "first_name", "Code": "national_id"},
+        skip_invalid=True,
+    )
+    assert (job.state, job.created_count, job.rejected_count) == ("succeeded", 1, 1)
+    assert job.errors[0]["row"] == 3 and job.errors[0]["column"] == "Given"
+
+
+def test_a_file_that_is_not_a_table(tmp_path: Path) -> None:
+    job = _run(tmp_path, b"PK\x03\x04garbage", name="x.xlsx")
+    assert (job.state, job.message) == ("failed", "The file is not a readable XLSX workbook.")
+
+
+def test_running_a_job_twice_imports_once(tmp_path: Path) -> None:
+    job = _run(tmp_path, b"last_name\nKarimi\n")
+    import_job_run(job_id=job.pk)
+    assert Customer.objects.count() == 1

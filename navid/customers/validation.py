@@ -1,0 +1,303 @@
+"""Field rules for customers, shared by the forms, the API and the importer.
+
+Every value, typed or read from a file, goes through `clean_customer_values`, which
+returns the normalised values or raises ValidationFailed naming each bad field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.utils.translation import gettext as _
+
+from navid.accounts.models import Branch, Region
+from navid.core.models import ReferenceItem
+from navid.core.dates import InvalidDate, parse_date
+from navid.core.errors import ValidationFailed
+from navid.core.national_id import InvalidNationalId, classify_national_id
+from navid.core.phones import InvalidPhone, normalize_phone
+from navid.core.text import clean_text, search_key, to_ascii_digits
+from navid.customers.models import (
+    Channel,
+    Customer,
+    Industry,
+    Language,
+    PartyKind,
+    PartyStatus,
+    ProspectRank,
+    ProspectStatus,
+    ProspectType,
+)
+
+# A cell that a spreadsheet would run as a formula: =..., @..., or +/- followed by something not numeric.
+_FORMULA = re.compile(r"^\s*(?:[=@\t\r]|[+\-](?=.*[^\d\s().+\-]))")
+
+TEXT_LIMITS = {
+    "external_id": 64,
+    "first_name": 100,
+    "last_name": 100,
+    "organisation_name": 200,
+    "address": 500,
+    "city": 100,
+    "postal_code": 20,
+    "email": 254,
+}
+REFERENCE_MODELS: dict[str, type[ReferenceItem]] = {
+    "region": Region,
+    "branch": Branch,
+    "prospect_type": ProspectType,
+    "prospect_rank": ProspectRank,
+    "prospect_status": ProspectStatus,
+    "industry": Industry,
+}
+CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {
+    "kind": PartyKind,
+    "status": PartyStatus,
+    "language": Language,
+    "preferred_channel": Channel,
+}
+BOOL_FIELDS = {"do_not_contact"}
+DATE_FIELDS = {"birth_date", "customer_since"}
+# Every field a caller may set, in the order forms and import templates show them.
+CUSTOMER_FIELDS = (
+    "external_id",
+    "kind",
+    "status",
+    "first_name",
+    "last_name",
+    "organisation_name",
+    "national_id",
+    "birth_date",
+    "phone",
+    "email",
+    "address",
+    "city",
+    "postal_code",
+    "region",
+    "branch",
+    "relationship_manager",
+    "language",
+    "preferred_channel",
+    "prospect_type",
+    "prospect_rank",
+    "prospect_status",
+    "industry",
+    "do_not_contact",
+    "customer_since",
+)
+_TRUE = {"1", "true", "yes", "y", "بله", "да", "x"}
+_FALSE = {"0", "false", "no", "n", "خیر", "нет", ""}
+
+
+def is_formula(value: str) -> bool:
+    """True when a spreadsheet would evaluate the cell as a formula."""
+    return bool(_FORMULA.match(value))
+
+
+@dataclass
+class ReferenceResolver:
+    """Finds list entries (regions, branches, prospect types ...) by id, code or name in any language."""
+
+    _maps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _users: dict[str, Any] | None = None
+
+    def _map(self, name: str) -> dict[str, Any]:
+        if name not in self._maps:
+            mapping: dict[str, Any] = {}
+            for item in REFERENCE_MODELS[name]._default_manager.filter(is_active=True):
+                for key in (item.code, item.name_en, item.name_fa, item.name_ru):
+                    if key:
+                        mapping[search_key(key)] = item
+            self._maps[name] = mapping
+        return self._maps[name]
+
+    def resolve(self, name: str, value: Any) -> Any:
+        if value is None or isinstance(value, models.Model):
+            return value
+        text = str(value).strip()
+        if not text:
+            return None
+        found = self._map(name).get(search_key(text))
+        if found is None:
+            raise ValueError(_("unknown value “%(value)s”") % {"value": text[:50]})
+        return found
+
+    def user(self, value: Any) -> Any:
+        if value is None or isinstance(value, models.Model):
+            return value
+        text = str(value).strip()
+        if not text:
+            return None
+        if self._users is None:
+            self._users = {u.username.casefold(): u for u in get_user_model().objects.filter(is_active=True)}
+        found = self._users.get(text.casefold())
+        if found is None:
+            raise ValueError(_("no active user “%(value)s”") % {"value": text[:50]})
+        return found
+
+
+def _clean_choice(name: str, value: Any) -> str:
+    text = str(value or "").strip().lower()
+    choices = CHOICE_FIELDS[name]
+    if not text and name == "preferred_channel":
+        return ""
+    if text in choices.values:
+        return text
+    for choice_value, label in choices.choices:
+        if search_key(str(label)) == search_key(text):
+            return str(choice_value)
+    raise ValueError(_("must be one of: %(values)s") % {"values": ", ".join(choices.values)})
+
+
+def _clean_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = search_key(str(value or ""))
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(_("must be yes or no"))
+
+
+def _clean_date(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = parse_date(value)
+    except InvalidDate as exc:
+        if str(exc) == "impossible":
+            raise ValueError(_("is not a real date")) from exc
+        raise ValueError(_("is not a date (use YYYY-MM-DD or a Jalali YYYY/MM/DD)")) from exc
+    if not dt.date(1850, 1, 1) <= parsed <= dt.date.today() + dt.timedelta(days=1):
+        raise ValueError(_("is not a plausible date"))
+    return parsed
+
+
+def _clean_email(value: Any) -> str:
+    text = str(value or "").strip().lower()
+    if not text:
+        return ""
+    try:
+        validate_email(text)
+    except DjangoValidationError as exc:
+        raise ValueError(_("is not a valid email address")) from exc
+    return text
+
+
+def _clean_phone(value: Any, default_region: str) -> str:
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        return normalize_phone(text, default_region=default_region)
+    except InvalidPhone as exc:
+        raise ValueError(_("is not a valid phone number")) from exc
+
+
+def _clean_field(name: str, raw: Any, resolver: ReferenceResolver, default_region: str) -> Any:
+    """One field's normalised value; raise ValueError with the reason. National IDs wait for the kind."""
+    if name in TEXT_LIMITS and name != "email":
+        text = clean_text(str(raw or ""))
+        return (to_ascii_digits(text) or None) if name == "external_id" else text
+    if name in CHOICE_FIELDS:
+        return _clean_choice(name, raw)
+    if name in BOOL_FIELDS:
+        return _clean_bool(raw)
+    if name in DATE_FIELDS:
+        return _clean_date(raw)
+    if name == "email":
+        return _clean_email(raw)
+    if name == "phone":
+        return _clean_phone(raw, default_region)
+    if name in REFERENCE_MODELS:
+        return resolver.resolve(name, raw)
+    if name == "relationship_manager":
+        return resolver.user(raw)
+    return raw  # national_id: checked once the kind is known
+
+
+def clean_customer_values(
+    values: Mapping[str, Any],
+    *,
+    resolver: ReferenceResolver,
+    instance: Customer | None = None,
+    default_region: str = "IR",
+) -> dict[str, Any]:
+    """Validate and normalise the given fields; raise ValidationFailed with every problem found."""
+    errors: dict[str, list[str]] = {}
+    out: dict[str, Any] = {}
+
+    for name, raw in values.items():
+        if name not in CUSTOMER_FIELDS:
+            errors.setdefault(name, []).append(_("unknown field"))
+            continue
+        if isinstance(raw, str):
+            if is_formula(raw):
+                errors.setdefault(name, []).append(_("looks like a spreadsheet formula; it was not imported"))
+                continue
+            limit = TEXT_LIMITS.get(name, 500)
+            if len(raw) > limit:
+                errors.setdefault(name, []).append(_("is longer than %(limit)s characters") % {"limit": limit})
+                continue
+        try:
+            out[name] = _clean_field(name, raw, resolver, default_region)
+        except ValueError as exc:
+            errors.setdefault(name, []).append(str(exc))
+
+    def current(name: str) -> Any:
+        if name in out:
+            return out[name]
+        return getattr(instance, name) if instance is not None else None
+
+    kind = current("kind") or PartyKind.PERSON
+    if "national_id" in out:
+        raw_id = str(out["national_id"] or "").strip()
+        if raw_id:
+            try:
+                out["national_id"], _kind = classify_national_id(
+                    raw_id, organisation=kind == PartyKind.ORGANISATION
+                )
+            except InvalidNationalId:
+                errors.setdefault("national_id", []).append(
+                    _("is not a valid national ID (Iranian national code, legal-entity ID or Russian INN)")
+                )
+        else:
+            out["national_id"] = None
+
+    if not errors:
+        if kind == PartyKind.ORGANISATION:
+            if not current("organisation_name"):
+                errors["organisation_name"] = [_("is required for an organisation")]
+        elif not current("last_name") and not current("first_name"):
+            errors["last_name"] = [_("a person needs a first or last name")]
+        branch, region = current("branch"), current("region")
+        if branch is not None:
+            if region is None:
+                out["region"] = branch.region
+            elif branch.region_id != region.pk:
+                errors["branch"] = [_("belongs to another region")]
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def customer_search_text(values: Mapping[str, Any]) -> str:
+    """The normalised text a customer is found by: names, national ID, phone digits, email."""
+    parts = [
+        values.get("first_name") or "",
+        values.get("last_name") or "",
+        values.get("organisation_name") or "",
+        values.get("national_id") or "",
+        (values.get("phone") or "").lstrip("+"),
+        values.get("email") or "",
+    ]
+    return search_key(" ".join(p for p in parts if p))[:700]
