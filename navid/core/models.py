@@ -30,7 +30,7 @@ class LiveManager(models.Manager):
 class SoftDeleteModel(models.Model):
     """A row that goes to the trash instead of disappearing; services set and clear `deleted_at`."""
 
-    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, db_index=True, editable=False)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
     objects = models.Manager()
     live = LiveManager()

@@ -29,6 +29,10 @@ _TRANSLATE = str.maketrans(
     }
 )
 _LETTERS = str.maketrans("يىك", "ییک")
+# Control and invisible formatting characters, except the ZWNJ (U+200C) that Persian spelling needs.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200d-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670]")
 _SPACES = re.compile(r"\s+")
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -48,9 +52,9 @@ def clean_text(value: str | None) -> str:
     """Canonical stored form of a name: Persian letters, no control characters, single spaces."""
     if not value:
         return ""
-    value = unicodedata.normalize("NFC", value)
-    value = value.translate(_LETTERS)
-    value = "".join(ch for ch in value if ch == "\u200c" or unicodedata.category(ch)[0] != "C")
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    value = _CONTROL.sub("", value.translate(_LETTERS))
     return _SPACES.sub(" ", value).strip()
 
 
@@ -58,7 +62,9 @@ def search_key(value: str | None) -> str:
     """The form stored for search and compared with a normalised query: case-folded, one letter form."""
     if not value:
         return ""
-    value = unicodedata.normalize("NFC", value).translate(_TRANSLATE)
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    value = value.translate(_TRANSLATE)
     value = _DIACRITICS.sub("", value)
     return _SPACES.sub(" ", value).strip().casefold()
 

@@ -190,9 +190,6 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[st
     customer = services.customer_create(
         actor=request.user, values=payload.dict(exclude_unset=True), source="api"
     )
-    customer = (
-        selectors.customer_get(user=request.user, pk=customer.pk) if _visible(request, customer) else customer
-    )
     return Status(201, customer_out(customer, request.user))
 
 

@@ -123,7 +123,8 @@ def _open_csv(stream: BinaryIO, encoding: str | None) -> Table:
                 yield raw.decode(encoding if number == 1 else label)
             except UnicodeDecodeError as exc:
                 raise ImportFileError(
-                    _("Line %(line)s: the file is not valid %(encoding)s text.") % {"line": number, "encoding": label}
+                    _("Line %(line)s: the file is not valid %(encoding)s text.")
+                    % {"line": number, "encoding": label}
                 ) from exc
 
     reader = csv.reader(lines(), delimiter=delimiter, strict=False)
@@ -249,7 +250,7 @@ class ImportOutcome:
     written: bool = False
 
 
-_DB_FIELDS = [f for f in CUSTOMER_FIELDS]
+_DB_FIELDS = list(CUSTOMER_FIELDS)
 _REF_ATTNAMES = {
     "region": "region_id",
     "branch": "branch_id",
@@ -281,12 +282,35 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+_DB_COLUMNS = [_REF_ATTNAMES.get(f, f) for f in _DB_FIELDS]
+
+
 def _flatten(clean: dict[str, Any]) -> dict[str, Any]:
     """Model instances to ids, under their column names."""
     return {
         _REF_ATTNAMES.get(k, k): (v.pk if k in _REF_ATTNAMES and v is not None else v)
         for k, v in clean.items()
     }
+
+
+RowResult = tuple[int, dict[str, Any] | None, dict[str, list[str]] | None]
+
+
+def validate_rows(
+    batch: list[tuple[int, dict[str, str]]], resolver: ReferenceResolver, region: str
+) -> list[RowResult]:
+    """Validate a batch of rows on their own (no database): (row number, clean columns or None, errors or None)."""
+    results: list[RowResult] = []
+    for number, values in batch:
+        try:
+            clean = clean_customer_values(values, resolver=resolver, default_region=region)
+        except ValidationFailed as exc:
+            results.append((number, None, exc.errors))
+            continue
+        flat = _flatten(clean)
+        flat["search_text"] = customer_search_text(flat)
+        results.append((number, flat, None))
+    return results
 
 
 class CustomerImporter:
@@ -297,20 +321,20 @@ class CustomerImporter:
         self.progress = progress
         self.resolver = ReferenceResolver()
         self.region = settings.NAVID_DEFAULT_PHONE_REGION
+        self.mapping: dict[str, str] = {}
 
-    def _validate_chunk(
+    def _resolve_chunk(
         self,
-        batch: list[tuple[int, dict[str, str]]],
+        results: list[RowResult],
         outcome: ImportOutcome,
         seen_external: dict[str, int],
         seen_national: dict[str, int],
     ) -> _Chunk:
+        """Turn validated rows into inserts and updates: in-file repeats and database matches are decided here."""
         cleaned: list[tuple[int, dict[str, Any]]] = []
-        for number, values in batch:
-            try:
-                clean = clean_customer_values(values, resolver=self.resolver, default_region=self.region)
-            except ValidationFailed as exc:
-                self._reject(outcome, number, exc.errors)
+        for number, clean, errors in results:
+            if clean is None:
+                self._reject(outcome, number, errors or {})
                 continue
             problems: dict[str, list[str]] = {}
             for key, seen in (("external_id", seen_external), ("national_id", seen_national)):
@@ -323,29 +347,22 @@ class CustomerImporter:
             if problems:
                 self._reject(outcome, number, problems)
                 continue
-            cleaned.append((number, _flatten(clean)))
+            cleaned.append((number, clean))
         chunk = _Chunk()
         if not cleaned:
             return chunk
         externals = [c["external_id"] for _, c in cleaned if c.get("external_id")]
         nationals = [c["national_id"] for _, c in cleaned if c.get("national_id")]
-        columns = [
-            "id",
-            "external_id",
-            "national_id",
-            "status",
-            *[_REF_ATTNAMES.get(f, f) for f in _DB_FIELDS],
-        ]
-        columns = list(dict.fromkeys(columns))
-        existing = Customer.objects.filter(deleted_at__isnull=True)
-        by_external = {
-            r["external_id"]: r for r in existing.filter(external_id__in=externals).values(*columns)
-        }
-        # Trashed records keep their national ID: a new row must not reuse it silently.
-        by_national = {
-            r["national_id"]: r
-            for r in Customer.objects.filter(national_id__in=nationals).values(*columns, "deleted_at")
-        }
+        columns = list(dict.fromkeys(["id", "external_id", "national_id", "status", *_DB_COLUMNS]))
+        by_external: dict[str, dict[str, Any]] = {}
+        by_national: dict[str, dict[str, Any]] = {}
+        if externals:
+            live = Customer.objects.filter(deleted_at__isnull=True, external_id__in=externals)
+            by_external = {r["external_id"]: r for r in live.values(*columns)}
+        if nationals:
+            # Trashed records keep their national ID: a new row must not reuse it silently.
+            holders = Customer.objects.filter(national_id__in=nationals).values(*columns, "deleted_at")
+            by_national = {r["national_id"]: r for r in holders}
         for number, clean in cleaned:
             ext, nat = clean.get("external_id"), clean.get("national_id")
             target = by_external.get(ext) if ext else None
@@ -373,9 +390,9 @@ class CustomerImporter:
                 row = {**_DEFAULTS, **clean}
                 if row["status"] == PartyStatus.CUSTOMER and not row.get("customer_since"):
                     row["customer_since"] = timezone.localdate()
-                row["search_text"] = customer_search_text(row)
                 chunk.inserts.append(row)
             else:
+                del clean["search_text"]
                 changes = {k: [target.get(k), v] for k, v in clean.items() if target.get(k) != v}
                 merged = {**target, **clean}
                 converted = (
@@ -397,6 +414,26 @@ class CustomerImporter:
                 if len(outcome.errors) < MAX_ERRORS_KEPT:
                     outcome.errors.append(RowError(number, column_of.get(name, name), reason))
 
+    def _batches(
+        self, table: Table, positions: list[tuple[int, str]], outcome: ImportOutcome
+    ) -> Iterator[list[tuple[int, dict[str, str]]]]:
+        width = len(table.header)
+        batch: list[tuple[int, dict[str, str]]] = []
+        for number, cells in table.rows:
+            outcome.rows_total += 1
+            if len(cells) > width and any(c.strip() for c in cells[width:]):
+                self._reject(outcome, number, {"*": [_("has more cells than the header has columns")]})
+                continue
+            # An empty cell means "not given": a new customer gets the default, an existing one keeps its value.
+            batch.append(
+                (number, {name: cells[i] for i, name in positions if i < len(cells) and cells[i].strip()})
+            )
+            if len(batch) >= CHUNK:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
     def check(self, table: Table, mapping: dict[str, str], spool: BinaryIO) -> ImportOutcome:
         """Pass 1: validate every row and spool the clean ones; write nothing to the database."""
         self.mapping = mapping
@@ -405,22 +442,11 @@ class CustomerImporter:
         outcome = ImportOutcome()
         seen_external: dict[str, int] = {}
         seen_national: dict[str, int] = {}
-        batch: list[tuple[int, dict[str, str]]] = []
-        width = len(table.header)
-        for number, cells in table.rows:
-            outcome.rows_total += 1
-            if len(cells) > width and any(c.strip() for c in cells[width:]):
-                self._reject(outcome, number, {"*": [_("has more cells than the header has columns")]})
-                continue
-            # An empty cell means "not given": a new customer gets the default, an existing one keeps its value.
-            batch.append((number, {name: cells[i] for i, name in positions if i < len(cells) and cells[i].strip()}))
-            if len(batch) >= CHUNK:
-                pickle.dump(self._validate_chunk(batch, outcome, seen_external, seen_national), spool)
-                batch = []
-                if self.progress:
-                    self.progress(outcome.rows_total)
-        if batch:
-            pickle.dump(self._validate_chunk(batch, outcome, seen_external, seen_national), spool)
+        for batch in self._batches(table, positions, outcome):
+            results = validate_rows(batch, self.resolver, self.region)
+            pickle.dump(self._resolve_chunk(results, outcome, seen_external, seen_national), spool)
+            if self.progress:
+                self.progress(outcome.rows_total)
         if self.progress:
             self.progress(outcome.rows_total)
         return outcome
@@ -477,6 +503,13 @@ class CustomerImporter:
                         f"{connection.ops.quote_name(c)} = %s" for c in (*cols, "updated_at")
                     )
                     cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
+            if connection.vendor == "sqlite":
+                # The insert trigger skips imported rows (migration 0002); index them in one statement.
+                cursor.execute(
+                    f"INSERT INTO customer_search(rowid, search_text) SELECT id, search_text FROM {table} "  # noqa: S608
+                    "WHERE created_by_import_id = %s",
+                    [self.job.pk],
+                )
             self._write_conversions(cursor, converted_ids, now)
             self._write_audit(audit_rows, actor_id, now)
             audit_record(

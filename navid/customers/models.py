@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -95,11 +96,24 @@ class Customer(TimeStampedModel, SoftDeleteModel):
     address = models.CharField(_("address"), max_length=500, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    # Indexes on these lists come from the composite indexes in Meta; every extra index slows imports.
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("region"),
+        db_index=False,
     )
     branch = models.ForeignKey(
-        Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("branch")
+        Branch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("branch"),
+        db_index=False,
     )
     relationship_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -108,30 +122,58 @@ class Customer(TimeStampedModel, SoftDeleteModel):
         blank=True,
         related_name="portfolio",
         verbose_name=_("relationship manager"),
+        db_index=False,
     )
     language = models.CharField(_("preferred language"), max_length=2, choices=Language.choices, default="fa")
     preferred_channel = models.CharField(
         _("preferred channel"), max_length=10, choices=Channel.choices, blank=True
     )
     prospect_type = models.ForeignKey(
-        ProspectType, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("prospect type")
+        ProspectType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("prospect type"),
+        db_index=False,
     )
     prospect_rank = models.ForeignKey(
-        ProspectRank, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("prospect rank")
+        ProspectRank,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("prospect rank"),
+        db_index=False,
     )
     prospect_status = models.ForeignKey(
-        ProspectStatus, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("prospect status")
+        ProspectStatus,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("prospect status"),
+        db_index=False,
     )
     industry = models.ForeignKey(
-        Industry, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("industry")
+        Industry, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("industry"), db_index=False
     )
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     customer_since = models.DateField(_("customer since"), null=True, blank=True)
     created_by_import = models.ForeignKey(
-        "ImportJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        "ImportJob",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from", editable=False
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        editable=False,
+        db_index=False,
     )
     # Normalised name, national ID, phone and email for search (Persian letter forms, ASCII digits, case-folded).
     search_text = models.CharField(max_length=700, blank=True, editable=False)
@@ -151,7 +193,13 @@ class Customer(TimeStampedModel, SoftDeleteModel):
             models.Index(fields=["branch", "status"]),
             models.Index(fields=["region", "status"]),
             models.Index(fields=["relationship_manager"]),
-            models.Index(fields=["last_name", "first_name"]),
+            # Partial indexes: few rows are merged or in the trash, so these cost imports almost nothing.
+            models.Index(
+                fields=["merged_into"], condition=Q(merged_into__isnull=False), name="customer_merged_idx"
+            ),
+            models.Index(
+                fields=["deleted_at"], condition=Q(deleted_at__isnull=False), name="customer_trash_idx"
+            ),
         ]
 
     def __str__(self) -> str:

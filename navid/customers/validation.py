@@ -16,12 +16,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from navid.accounts.models import Branch, Region
-from navid.core.models import ReferenceItem
 from navid.core.dates import InvalidDate, parse_date
 from navid.core.errors import ValidationFailed
+from navid.core.models import ReferenceItem
 from navid.core.national_id import InvalidNationalId, classify_national_id
 from navid.core.phones import InvalidPhone, normalize_phone
 from navid.core.text import clean_text, search_key, to_ascii_digits
@@ -109,10 +110,24 @@ class ReferenceResolver:
     _maps: dict[str, dict[str, Any]] = field(default_factory=dict)
     _users: dict[str, Any] | None = None
 
+    def preload(self) -> None:
+        """Read every list and user now, so that later lookups never touch the database."""
+        for name in REFERENCE_MODELS:
+            self._map(name)
+        self._users_loaded()
+
+    def _users_loaded(self) -> dict[str, Any]:
+        if self._users is None:
+            self._users = {u.username.casefold(): u for u in get_user_model().objects.filter(is_active=True)}
+        return self._users
+
     def _map(self, name: str) -> dict[str, Any]:
         if name not in self._maps:
             mapping: dict[str, Any] = {}
-            for item in REFERENCE_MODELS[name]._default_manager.filter(is_active=True):
+            items = REFERENCE_MODELS[name]._default_manager.filter(is_active=True)
+            if name == "branch":
+                items = items.select_related("region")
+            for item in items:
                 for key in (item.code, item.name_en, item.name_fa, item.name_ru):
                     if key:
                         mapping[search_key(key)] = item
@@ -136,25 +151,34 @@ class ReferenceResolver:
         text = str(value).strip()
         if not text:
             return None
-        if self._users is None:
-            self._users = {u.username.casefold(): u for u in get_user_model().objects.filter(is_active=True)}
-        found = self._users.get(text.casefold())
+        found = self._users_loaded().get(text.casefold())
         if found is None:
             raise ValueError(_("no active user “%(value)s”") % {"value": text[:50]})
         return found
 
 
+def _choice_lookup(name: str) -> dict[str, str]:
+    """Accepted spellings of a choice (its value, its label in the current language) -> the value."""
+    key = (name, get_language() or "")
+    if key not in _CHOICE_CACHE:
+        choices = CHOICE_FIELDS[name]
+        lookup = {search_key(str(label)): str(value) for value, label in choices.choices}
+        lookup.update({str(v): str(v) for v in choices.values})
+        _CHOICE_CACHE[key] = lookup
+    return _CHOICE_CACHE[key]
+
+
+_CHOICE_CACHE: dict[tuple[str, str], dict[str, str]] = {}
+
+
 def _clean_choice(name: str, value: Any) -> str:
     text = str(value or "").strip().lower()
-    choices = CHOICE_FIELDS[name]
     if not text and name == "preferred_channel":
         return ""
-    if text in choices.values:
-        return text
-    for choice_value, label in choices.choices:
-        if search_key(str(label)) == search_key(text):
-            return str(choice_value)
-    raise ValueError(_("must be one of: %(values)s") % {"values": ", ".join(choices.values)})
+    found = _choice_lookup(name).get(text) or _choice_lookup(name).get(search_key(text))
+    if found is None:
+        raise ValueError(_("must be one of: %(values)s") % {"values": ", ".join(CHOICE_FIELDS[name].values)})
+    return found
 
 
 def _clean_bool(value: Any) -> bool:
@@ -246,7 +270,9 @@ def clean_customer_values(
                 continue
             limit = TEXT_LIMITS.get(name, 500)
             if len(raw) > limit:
-                errors.setdefault(name, []).append(_("is longer than %(limit)s characters") % {"limit": limit})
+                errors.setdefault(name, []).append(
+                    _("is longer than %(limit)s characters") % {"limit": limit}
+                )
                 continue
         try:
             out[name] = _clean_field(name, raw, resolver, default_region)

@@ -38,8 +38,14 @@ def test_invalid_russian_inn(code: str) -> None:
 
 def test_classify_reads_persian_digits_and_kind() -> None:
     assert classify_national_id("۰۰۱۲۳۴۵۶۷۹", organisation=False) == ("0012345679", NationalIdKind.IR_PERSON)
-    assert classify_national_id("500100732259", organisation=False) == ("500100732259", NationalIdKind.RU_INN_PERSON)
-    assert classify_national_id("7707083893", organisation=True) == ("7707083893", NationalIdKind.RU_INN_LEGAL)
+    assert classify_national_id("500100732259", organisation=False) == (
+        "500100732259",
+        NationalIdKind.RU_INN_PERSON,
+    )
+    assert classify_national_id("7707083893", organisation=True) == (
+        "7707083893",
+        NationalIdKind.RU_INN_LEGAL,
+    )
     assert classify_national_id("14007650912", organisation=True) == ("14007650912", NationalIdKind.IR_LEGAL)
 
 

@@ -5,7 +5,9 @@ from django.db import migrations
 SQLITE_FORWARD = [
     "CREATE VIRTUAL TABLE customer_search USING fts5("
     "search_text, content='customers_customer', content_rowid='id', tokenize='trigram')",
-    "CREATE TRIGGER customer_search_ai AFTER INSERT ON customers_customer BEGIN "
+    # Rows written by an import are indexed by the importer in one statement, which is many times faster.
+    "CREATE TRIGGER customer_search_ai AFTER INSERT ON customers_customer "
+    "WHEN new.created_by_import_id IS NULL BEGIN "
     "INSERT INTO customer_search(rowid, search_text) VALUES (new.id, new.search_text); END",
     "CREATE TRIGGER customer_search_ad AFTER DELETE ON customers_customer BEGIN "
     "INSERT INTO customer_search(customer_search, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",

@@ -39,7 +39,13 @@ def test_create_get_update_delete_restore(admin_user: Any) -> None:
     client = _client(admin_user)
     created = client.post(
         "/api/v1/customers",
-        {"kind": "person", "first_name": "علي", "last_name": "Karimi", "national_id": "0012345679", "phone": "09121234567"},
+        {
+            "kind": "person",
+            "first_name": "علي",
+            "last_name": "Karimi",
+            "national_id": "0012345679",
+            "phone": "09121234567",
+        },
         content_type="application/json",
     )
     assert created.status_code == 201, created.content
@@ -68,7 +74,9 @@ def test_invalid_input_gets_422_with_field_and_reason(admin_user: Any) -> None:
             "type": "value_error",
         }
     ]
-    typed = _client(admin_user).post("/api/v1/customers", {"birth_date": "yesterday"}, content_type="application/json")
+    typed = _client(admin_user).post(
+        "/api/v1/customers", {"birth_date": "yesterday"}, content_type="application/json"
+    )
     assert typed.status_code == 422
     assert typed.json()["detail"][0]["loc"][-1] == "birth_date"
 
@@ -79,7 +87,9 @@ def test_another_branchs_customer_is_404(make_user: Any) -> None:
     other = CustomerFactory(branch=theirs)
     client = _client(officer)
     assert client.get(f"/api/v1/customers/{other.pk}").status_code == 404
-    assert client.patch(f"/api/v1/customers/{other.pk}", {}, content_type="application/json").status_code == 404
+    assert (
+        client.patch(f"/api/v1/customers/{other.pk}", {}, content_type="application/json").status_code == 404
+    )
     assert client.get("/api/v1/customers").json()["count"] == 0
 
 
@@ -88,30 +98,44 @@ def test_agent_sees_masked_national_id_and_cannot_edit(make_user: Any) -> None:
     customer = CustomerFactory(national_id="0012345679")
     client = _client(agent)
     assert client.get(f"/api/v1/customers/{customer.pk}").json()["national_id"] == "•••••••679"
-    assert client.patch(f"/api/v1/customers/{customer.pk}", {}, content_type="application/json").status_code == 403
+    assert (
+        client.patch(f"/api/v1/customers/{customer.pk}", {}, content_type="application/json").status_code
+        == 403
+    )
 
 
 def test_list_paginates_and_filters(analyst: Any) -> None:
     CustomerFactory.create_batch(3, status="customer")
     CustomerFactory(status="prospect")
-    page = _client(analyst).get("/api/v1/customers", {"status": "customer", "page_size": 2}).json()
+    page = _client(analyst).get("/api/v1/customers?status=customer&page_size=2").json()
     assert (page["count"], len(page["results"])) == (3, 2)
     found = _client(analyst).get("/api/v1/customers/search", {"q": "رضایی"}).json()
     assert len(found) == 4
 
 
-def test_import_job_runs_and_reports(admin_user: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_import_job_runs_and_reports(
+    admin_user: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     client = _client(admin_user)
     upload = tmp_path / "c.csv"
     upload.write_bytes(b"Family,national_id\nKarimi,0012345679\nBad,123\n")
     with upload.open("rb") as handle, django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/v1/imports",
-            {"file": handle, "skip_invalid": "true", "mapping": json.dumps({"Family": "last_name", "national_id": "national_id"})},
+            {
+                "file": handle,
+                "skip_invalid": "true",
+                "mapping": json.dumps({"Family": "last_name", "national_id": "national_id"}),
+            },
         )
     assert response.status_code == 202, response.content
     job = client.get(f"/api/v1/imports/{response.json()['id']}").json()
-    assert (job["state"], job["created_count"], job["rejected_count"], job["percent"]) == ("succeeded", 1, 1, 100)
+    assert (job["state"], job["created_count"], job["rejected_count"], job["percent"]) == (
+        "succeeded",
+        1,
+        1,
+        100,
+    )
     assert job["errors"] == [
         {
             "row": 3,

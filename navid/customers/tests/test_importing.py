@@ -50,7 +50,9 @@ def test_valid_file_is_imported_with_conversions(tmp_path: Path, places: None) -
 
 
 def test_same_external_id_updates_and_audits_the_change(tmp_path: Path, places: None) -> None:
-    CustomerFactory(external_id="C1", first_name="Old", last_name="Name", national_id="0012345679", status="prospect")
+    CustomerFactory(
+        external_id="C1", first_name="Old", last_name="Name", national_id="0012345679", status="prospect"
+    )
     job = _run(tmp_path, (HEADER + "C1,New,Name,0012345679,,,customer,,\n").encode())
     assert (job.created_count, job.updated_count) == (0, 1)
     customer = Customer.objects.get(external_id="C1")
@@ -65,7 +67,7 @@ def test_one_bad_row_stops_everything_and_every_problem_is_reported(tmp_path: Pa
         HEADER
         + "C1,Ali,Karimi,0012345679,09121234567,,customer,,\n"
         + "C2,Bad,Row,0012345678,12,not-an-email,maybe,nowhere,\n"
-        + "C3,=HYPERLINK(\"http://x\"),Evil,,,,,,\n"
+        + 'C3,=HYPERLINK("http://x"),Evil,,,,,,\n'
         + "C4,X,Y,,,,,,,extra\n"
         + "C1,Dup,Row,,,,,,\n"
     ).encode()

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 def _search(user: Any, q: str) -> list[int]:
     return list(
-        selectors.customer_list(user=user, filters=selectors.CustomerFilters(q=q)).values_list("pk", flat=True)
+        selectors.customer_list(user=user, filters=selectors.CustomerFilters(q=q)).values_list(
+            "pk", flat=True
+        )
     )
 
 

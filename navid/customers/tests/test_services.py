@@ -61,7 +61,8 @@ def test_organisation_needs_its_name_and_a_legal_id() -> None:
         services.customer_create(actor=None, values={"kind": "organisation", "national_id": "0012345679"})
     assert "national_id" in caught.value.errors
     org = services.customer_create(
-        actor=None, values={"kind": "organisation", "organisation_name": "ООО Ромашка", "national_id": "7707083893"}
+        actor=None,
+        values={"kind": "organisation", "organisation_name": "ООО Ромашка", "national_id": "7707083893"},
     )
     assert org.display_name == "ООО Ромашка"
 
@@ -84,14 +85,20 @@ def test_delete_and_restore_keep_the_record(analyst: Any) -> None:
         services.customer_update(actor=analyst, customer=customer, values={"first_name": "X"})
     services.customer_restore(actor=analyst, customer=customer)
     assert Customer.live.filter(pk=customer.pk).exists()
-    actions = list(AuditEntry.objects.filter(record_id=str(customer.pk)).order_by("id").values_list("action", flat=True))
+    actions = list(
+        AuditEntry.objects.filter(record_id=str(customer.pk)).order_by("id").values_list("action", flat=True)
+    )
     assert actions == ["delete", "restore"]
 
 
 def test_consent_is_one_row_per_channel_and_purpose_with_audit(analyst: Any) -> None:
     customer = CustomerFactory()
-    services.consent_set(actor=analyst, customer=customer, channel="sms", purpose="marketing", granted=True, source="form")
-    services.consent_set(actor=analyst, customer=customer, channel="sms", purpose="marketing", granted=False, source="call")
+    services.consent_set(
+        actor=analyst, customer=customer, channel="sms", purpose="marketing", granted=True, source="form"
+    )
+    services.consent_set(
+        actor=analyst, customer=customer, channel="sms", purpose="marketing", granted=False, source="call"
+    )
     consent = Consent.objects.get(customer=customer)
     assert (consent.granted, consent.source) == (False, "call")
     changes = AuditEntry.objects.filter(record_id=str(customer.pk), model="customers.consent").order_by("id")
@@ -102,9 +109,15 @@ def test_consent_is_one_row_per_channel_and_purpose_with_audit(analyst: Any) -> 
 def test_merge_moves_children_keeps_no_consent_and_both_histories(analyst: Any) -> None:
     survivor = CustomerFactory(email="")
     duplicate = CustomerFactory(email="same@example.com", status="customer", external_id="EXT-9")
-    ProductHolding.objects.create(customer=duplicate, product_type=ProductTypeFactory(), opened_on="2020-01-01")
-    services.consent_set(actor=analyst, customer=survivor, channel="sms", purpose="marketing", granted=True, source="a")
-    services.consent_set(actor=analyst, customer=duplicate, channel="sms", purpose="marketing", granted=False, source="b")
+    ProductHolding.objects.create(
+        customer=duplicate, product_type=ProductTypeFactory(), opened_on="2020-01-01"
+    )
+    services.consent_set(
+        actor=analyst, customer=survivor, channel="sms", purpose="marketing", granted=True, source="a"
+    )
+    services.consent_set(
+        actor=analyst, customer=duplicate, channel="sms", purpose="marketing", granted=False, source="b"
+    )
 
     services.customer_merge(actor=analyst, survivor=survivor, duplicate=duplicate)
 
