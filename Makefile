@@ -37,7 +37,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	NAVID_DEBUG=0 SECRET_KEY=check-deploy-$$RANDOM-$$RANDOM-$$RANDOM-$$RANDOM-$$RANDOM-abcdefghijklmnop \
-	  NAVID_HSTS_SECONDS=31536000 NAVID_SSL_REDIRECT=1 $(PY) manage.py check --deploy --fail-level WARNING
+	  NAVID_HSTS_SECONDS=31536000 NAVID_HSTS_INCLUDE_SUBDOMAINS=1 NAVID_SSL_REDIRECT=1 $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest: install browser
 	$(VENV)/bin/pytest -q -p no:randomly

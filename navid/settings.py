@@ -140,6 +140,9 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_HSTS_SECONDS = int(os.environ.get("NAVID_HSTS_SECONDS", "0"))
     SECURE_SSL_REDIRECT = _env_bool("NAVID_SSL_REDIRECT", False)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("NAVID_HSTS_INCLUDE_SUBDOMAINS", False)
+    # An intranet host is never on the browsers' public HSTS preload list.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,
