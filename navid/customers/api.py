@@ -103,21 +103,6 @@ class CustomerPage(Schema):
     results: list[CustomerOut]
 
 
-class ListFilters(Schema):
-    q: str = ""
-    status: str = ""
-    kind: str = ""
-    region: int | None = None
-    branch: int | None = None
-    prospect_type: int | None = None
-    prospect_rank: int | None = None
-    prospect_status: int | None = None
-    industry: int | None = None
-    relationship_manager: int | None = None
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1, le=500)
-
-
 def customer_out(customer: Customer, user: Any) -> dict[str, Any]:
     """The API form of a customer as `user` may see it."""
     data = {f: getattr(customer, f) for f in CustomerOut.model_fields if hasattr(customer, f)}
@@ -143,11 +128,15 @@ def _with_lists(qs: Any) -> Any:
 
 
 @router.get("/customers", response=CustomerPage, summary="List and search customers")
-def list_customers(request: HttpRequest, filters: Query[ListFilters]) -> dict[str, Any]:
+def list_customers(
+    request: HttpRequest,
+    filters: Query[selectors.CustomerFilters],
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
     _require(request, "customers.view_customer")
-    data = filters.dict()
-    page, size = data.pop("page"), data.pop("page_size")
-    qs = _with_lists(selectors.customer_list(user=request.user, filters=selectors.CustomerFilters(**data)))
+    size = page_size
+    qs = _with_lists(selectors.customer_list(user=request.user, filters=filters))
     rows = list(qs[(page - 1) * size : page * size])
     count = qs.count() if len(rows) == size or page > 1 else len(rows)
     return {

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from pydantic import BaseModel, ConfigDict, Field
 
 from navid.accounts.roles import Scope
 from navid.accounts.selectors import audit_entries_for_record, user_branch_id, user_scope
@@ -70,11 +71,12 @@ def customer_search_filter(query: str) -> Q:
     return condition
 
 
-@dataclass(frozen=True)
-class CustomerFilters:
-    """Filters of the customer list; every one is optional."""
+class CustomerFilters(BaseModel):
+    """Filters of the customer list, shared by the pages and the API; every one is optional."""
 
-    q: str = ""
+    model_config = ConfigDict(frozen=True)
+
+    q: Annotated[str, Field(max_length=200)] = ""
     status: str = ""
     kind: str = ""
     region: int | None = None

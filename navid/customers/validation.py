@@ -124,9 +124,9 @@ class ReferenceResolver:
     def _map(self, name: str) -> dict[str, Any]:
         if name not in self._maps:
             mapping: dict[str, Any] = {}
-            items = REFERENCE_MODELS[name]._default_manager.filter(is_active=True)
+            items: Any = REFERENCE_MODELS[name]._default_manager.filter(is_active=True)
             if name == "branch":
-                items = items.select_related("region")
+                items = Branch.objects.filter(is_active=True).select_related("region")
             for item in items:
                 for key in (item.code, item.name_en, item.name_fa, item.name_ru):
                     if key:
