@@ -40,7 +40,7 @@ lint: install
 	  NAVID_HSTS_SECONDS=31536000 NAVID_HSTS_INCLUDE_SUBDOMAINS=1 NAVID_SSL_REDIRECT=1 $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest: install browser
-	$(VENV)/bin/pytest -q -p no:randomly
+	NAVID_DB_CONN_MAX_AGE=0 $(VENV)/bin/pytest -q
 
 test: lint pytest
 
