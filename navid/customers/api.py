@@ -26,6 +26,7 @@ from navid.customers.models import (
 )
 from navid.customers.presenters import national_id_for
 from navid.customers.tasks import import_customers
+from navid.customers.validation import REFERENCE_MODELS
 
 router = Router(tags=["customers"])
 
@@ -106,7 +107,7 @@ class CustomerPage(Schema):
 def customer_out(customer: Customer, user: Any) -> dict[str, Any]:
     """The API form of a customer as `user` may see it."""
     data = {f: getattr(customer, f) for f in CustomerOut.model_fields if hasattr(customer, f)}
-    for name in ("region", "branch", "prospect_type", "prospect_rank", "prospect_status", "industry"):
+    for name in REFERENCE_MODELS:
         item = getattr(customer, name)
         data[name] = item.code if item is not None else None
     rm = customer.relationship_manager
@@ -116,15 +117,7 @@ def customer_out(customer: Customer, user: Any) -> dict[str, Any]:
 
 
 def _with_lists(qs: Any) -> Any:
-    return qs.select_related(
-        "region",
-        "branch",
-        "prospect_type",
-        "prospect_rank",
-        "prospect_status",
-        "industry",
-        "relationship_manager",
-    )
+    return qs.select_related(*REFERENCE_MODELS, "relationship_manager")
 
 
 @router.get("/customers", response=CustomerPage, summary="List and search customers")

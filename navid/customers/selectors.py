@@ -17,6 +17,7 @@ from navid.core.errors import NotFound
 from navid.core.phones import InvalidPhone, normalize_phone
 from navid.core.text import digits_only, search_key
 from navid.customers.models import ContactPoint, Customer
+from navid.customers.validation import REFERENCE_MODELS
 
 # Below this many characters a search cannot use the trigram index and scans instead.
 _TRIGRAM = 3
@@ -96,15 +97,7 @@ def customer_list(*, user: Any, filters: CustomerFilters, trash: bool = False) -
     for name in ("status", "kind"):
         if value := getattr(filters, name):
             qs = qs.filter(**{name: value})
-    for name in (
-        "region",
-        "branch",
-        "prospect_type",
-        "prospect_rank",
-        "prospect_status",
-        "industry",
-        "relationship_manager",
-    ):
+    for name in (*REFERENCE_MODELS, "relationship_manager"):
         if (value := getattr(filters, name)) is not None:
             qs = qs.filter(**{f"{name}_id": value})
     return qs.select_related("region", "branch", "prospect_status").order_by("-id")
