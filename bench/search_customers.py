@@ -68,7 +68,7 @@ def main() -> None:
     roles_sync()
     user, _ = get_user_model().objects.get_or_create(username="bench-analyst")
     user_role_add(user=user, role=Role.MARKETING_ANALYST)
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
 
     names = iter([s["last_name"][: max(3, len(s["last_name"]) - 1)] for s in sample])

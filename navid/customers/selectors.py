@@ -37,14 +37,16 @@ def customers_visible_to(*, user: Any, trash: bool = False) -> QuerySet[Customer
     return qs
 
 
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text)
+
+
 def _text_match(key: str) -> Q:
     if len(key) >= _TRIGRAM and connection.vendor == "sqlite":
-        # The FTS5 trigram index answers LIKE on its column (see the customers migration 0002).
-        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        # The FTS5 trigram index (migration customers/0002) serves GLOB; it does not serve LIKE with ESCAPE.
         return Q(
             id__in=RawSQL(
-                "SELECT rowid FROM customer_search WHERE search_text LIKE %s ESCAPE '\\'",
-                (f"%{escaped}%",),
+                "SELECT rowid FROM customer_search WHERE search_text GLOB %s", (f"*{_glob_escape(key)}*",)
             )
         )
     return Q(search_text__contains=key)

@@ -39,10 +39,12 @@ def test_search_by_phone_in_any_format_and_by_national_id(analyst: Any) -> None:
     assert _search(analyst, "0012345679") == [customer.pk]
 
 
-def test_search_treats_like_wildcards_as_text(analyst: Any) -> None:
-    CustomerFactory(last_name="abc")
-    assert _search(analyst, "%") == []
-    assert _search(analyst, "a_c") == []
+def test_search_treats_wildcards_as_text(analyst: Any) -> None:
+    CustomerFactory(last_name="abcd")
+    star = CustomerFactory(last_name="ab*cd")
+    for pattern in ("%", "a_c", "a*d", "ab?d", "[ab]"):
+        assert _search(analyst, pattern) == [], pattern
+    assert _search(analyst, "b*c") == [star.pk]
 
 
 def test_branch_officer_sees_only_their_branch(make_user: Any) -> None:
