@@ -57,9 +57,6 @@ def customer_search_filter(query: str) -> Q:
     key = search_key(query)
     if not key:
         return Q()
-    condition = Q()
-    for word in key.split(" ")[:5]:
-        condition &= _text_match(word)
     digits = digits_only(query)
     if len(digits) >= 7 and len(digits) >= len(query.replace(" ", "")) - 2:
         try:
@@ -67,10 +64,20 @@ def customer_search_filter(query: str) -> Q:
         except InvalidPhone:
             pass
         else:
-            extra = ContactPoint.objects.filter(kind=ContactPoint.Kind.PHONE, value=phone).values(
-                "customer_id"
+            # A phone number is matched exactly (as a phone, an extra contact phone, or a national ID with the
+            # same digits) through three indexed lookups; digit substrings are too common for the trigram index,
+            # and an OR of the lookups would make PostgreSQL scan the table.
+            by_id = Customer.objects.filter(national_id=digits).order_by().values("id")
+            by_phone = Customer.objects.filter(phone=phone).order_by().values("id")
+            by_contact = (
+                ContactPoint.objects.filter(kind=ContactPoint.Kind.PHONE, value=phone)
+                .order_by()
+                .values("customer_id")
             )
-            condition |= Q(phone=phone) | Q(id__in=extra)
+            return Q(id__in=by_id.union(by_phone, by_contact))
+    condition = Q()
+    for word in key.split(" ")[:5]:
+        condition &= _text_match(word)
     return condition
 
 
