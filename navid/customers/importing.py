@@ -92,6 +92,8 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]
     encoding: str = ""
     delimiter: str = ""
+    # How much of the file has been read, from 0 to 1, for an estimate of the total while reading.
+    read_fraction: Callable[[], float] = lambda: 0.0
 
 
 def _detect_encoding(sample: bytes) -> str:
@@ -114,11 +116,15 @@ def _open_csv(stream: BinaryIO, encoding: str | None) -> Table:
     if counts[delimiter] == 0:
         delimiter = ","
     label = "utf-8" if encoding == "utf-8-sig" else encoding
+    size = max(1, stream.seek(0, 2))
+    stream.seek(0)
+    consumed = [0]
 
     def lines() -> Iterator[str]:
         # A newline byte never occurs inside a UTF-8 or Windows-1256 character, so lines can be decoded one by one
         # and a decoding error named by its line.
         for number, raw in enumerate(stream, start=1):
+            consumed[0] += len(raw)
             try:
                 yield raw.decode(encoding if number == 1 else label)
             except UnicodeDecodeError as exc:
@@ -148,7 +154,13 @@ def _open_csv(stream: BinaryIO, encoding: str | None) -> Table:
             if cells and any(c.strip() for c in cells):
                 yield number, cells
 
-    return Table(header=header, rows=rows(), encoding=encoding, delimiter=delimiter)
+    return Table(
+        header=header,
+        rows=rows(),
+        encoding=encoding,
+        delimiter=delimiter,
+        read_fraction=lambda: consumed[0] / size,
+    )
 
 
 def _xlsx_cell(value: Any) -> str:
@@ -178,14 +190,24 @@ def _open_xlsx(path: Path) -> Table:
     except StopIteration as exc:
         raise ImportFileError(_("The file is empty.")) from exc
 
+    position = [1]
+
     def rows() -> Iterator[tuple[int, list[str]]]:
         for number, raw in enumerate(values, start=2):
+            position[0] = number
             cells = [_xlsx_cell(v) for v in raw]
             if any(c.strip() for c in cells):
                 yield number, cells
         workbook.close()
 
-    return Table(header=header, rows=rows(), encoding="xlsx", delimiter="")
+    last_row = max(1, sheet.max_row or 1)
+    return Table(
+        header=header,
+        rows=rows(),
+        encoding="xlsx",
+        delimiter="",
+        read_fraction=lambda: position[0] / last_row,
+    )
 
 
 def open_table(path: Path, *, encoding: str | None = None) -> Table:
@@ -316,7 +338,7 @@ def validate_rows(
 class CustomerImporter:
     """Runs the two passes over one file for one ImportJob."""
 
-    def __init__(self, job: ImportJob, *, progress: Callable[[int], None] | None = None):
+    def __init__(self, job: ImportJob, *, progress: Callable[[int, int], None] | None = None):
         self.job = job
         self.progress = progress
         self.resolver = ReferenceResolver()
@@ -446,9 +468,11 @@ class CustomerImporter:
             results = validate_rows(batch, self.resolver, self.region)
             pickle.dump(self._resolve_chunk(results, outcome, seen_external, seen_national), spool)
             if self.progress:
-                self.progress(outcome.rows_total)
+                fraction = table.read_fraction()
+                estimate = int(outcome.rows_total / fraction) if fraction > 0 else outcome.rows_total
+                self.progress(outcome.rows_total, max(estimate, outcome.rows_total))
         if self.progress:
-            self.progress(outcome.rows_total)
+            self.progress(outcome.rows_total, outcome.rows_total)
         return outcome
 
     def write(self, spool: BinaryIO, outcome: ImportOutcome) -> None:
@@ -575,7 +599,7 @@ def _json(value: Any) -> Any:
     return value
 
 
-def import_run(*, job: ImportJob, progress: Callable[[int], None] | None = None) -> ImportOutcome:
+def import_run(*, job: ImportJob, progress: Callable[[int, int], None] | None = None) -> ImportOutcome:
     """Check the job's file and, unless it is a dry run or rows were rejected in all-or-nothing mode, write it."""
     path = Path(job.stored_path)
     table = open_table(path)

@@ -62,7 +62,7 @@ def customer_search_filter(query: str) -> Q:
         try:
             phone = normalize_phone(query, default_region=settings.NAVID_DEFAULT_PHONE_REGION)
         except InvalidPhone:
-            pass
+            pass  # not a whole phone number: searched as text below
         else:
             # A phone number is matched exactly (as a phone, an extra contact phone, or a national ID with the
             # same digits) through three indexed lookups; digit substrings are too common for the trigram index,

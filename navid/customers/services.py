@@ -306,8 +306,8 @@ def import_job_run(*, job_id: int) -> ImportJob:
         return job  # already ran: running a task twice must not import twice
     ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.RUNNING)
 
-    def progress(rows: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(rows_done=rows, rows_total=max(rows, job.rows_total))
+    def progress(rows: int, estimated_total: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(rows_done=rows, rows_total=estimated_total)
 
     try:
         outcome = import_run(job=job, progress=progress)

@@ -170,3 +170,16 @@ def test_running_a_job_twice_imports_once(tmp_path: Path) -> None:
     job = _run(tmp_path, b"last_name\nKarimi\n")
     import_job_run(job_id=job.pk)
     assert Customer.objects.count() == 1
+
+
+def test_progress_estimates_the_total_while_reading(tmp_path: Path) -> None:
+    # given a CSV of 5,000 rows, checked in chunks of 2,000
+    from navid.customers.importing import import_run
+
+    path = tmp_path / "p.csv"
+    path.write_text("last_name\n" + "".join(f"Name{i:05d}\n" for i in range(5000)))
+    job = ImportJob.objects.create(file_name="p.csv", stored_path=str(path), dry_run=True)
+    seen: list[tuple[int, int]] = []
+    import_run(job=job, progress=lambda rows, total: seen.append((rows, total)))
+    # then each report estimates the total from the bytes read so far (10 bytes a line, header included)
+    assert seen == [(2000, 4998), (4000, 4999), (5000, 5000), (5000, 5000)]
