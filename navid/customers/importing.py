@@ -245,6 +245,12 @@ def check_mapping(header: list[str], mapping: dict[str, str], delimiter: str) ->
     bad_fields = [f for f in mapping.values() if f not in CUSTOMER_FIELDS]
     if bad_fields:
         raise ImportFileError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(bad_fields)})
+    targets = list(mapping.values())
+    repeated = sorted({f for f in targets if targets.count(f) > 1})
+    if repeated:
+        raise ImportFileError(
+            _("More than one column is mapped to: %(fields)s") % {"fields": ", ".join(repeated)}
+        )
     if not any(f in mapping.values() for f in NAME_FIELDS):
         hint = ""
         if len(header) == 1 and delimiter:

@@ -183,3 +183,9 @@ def test_progress_estimates_the_total_while_reading(tmp_path: Path) -> None:
     import_run(job=job, progress=lambda rows, total: seen.append((rows, total)))
     # then each report estimates the total from the bytes read so far (10 bytes a line, header included)
     assert seen == [(2000, 4998), (4000, 4999), (5000, 5000), (5000, 5000)]
+
+
+def test_two_columns_for_one_field_are_refused(tmp_path: Path) -> None:
+    job = _run(tmp_path, b"a,b\nX,Y\n", mapping={"a": "last_name", "b": "last_name"})
+    assert (job.state, job.message) == ("failed", "More than one column is mapped to: last_name")
+    assert Customer.objects.count() == 0
