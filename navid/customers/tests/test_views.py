@@ -143,3 +143,17 @@ def test_audit_log_is_for_administrators(admin_user: Any, make_user: Any) -> Non
     CustomerFactory()
     assert _login(admin_user).get("/accounts/audit/").status_code == 200
     assert _login(make_user(Role.AGENT)).get("/accounts/audit/").status_code == 403
+
+
+def test_a_customer_created_by_an_import_links_to_it(admin_user: Any, tmp_path: Any) -> None:
+    from navid.customers.services import import_job_create, import_job_run
+
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"last_name\nKarimi\n")
+    with path.open("rb") as handle:
+        job = import_job_create(actor=admin_user, file_name="branch-list.csv", content=handle)
+    import_job_run(job_id=job.pk)
+    customer = Customer.objects.get()
+    page = _login(admin_user).get(f"/customers/{customer.pk}/").content.decode()
+    assert "by the import of branch-list.csv" in page
+    assert f'href="/customers/import/{job.pk}/"' in page
