@@ -123,7 +123,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         if actor is None:
             print(f"error: no user named {args.user!r}", file=sys.stderr)
             return 2
-    mapping = json.loads(args.mapping) if args.mapping else None
+    try:
+        mapping = json.loads(args.mapping) if args.mapping else None
+    except json.JSONDecodeError as exc:
+        print(f"error: --mapping is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if mapping is not None and not (
+        isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())
+    ):
+        print('error: --mapping must be a JSON object {"column in file": "field"}', file=sys.stderr)
+        return 2
     with path.open("rb") as handle:
         job = import_job_create(
             actor=actor,

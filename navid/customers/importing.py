@@ -183,6 +183,8 @@ def _open_xlsx(path: Path) -> Table:
         workbook = load_workbook(path, read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportFileError(_("The file is not a readable XLSX workbook.")) from exc
+    if not workbook.worksheets:
+        raise ImportFileError(_("The workbook has no sheets."))
     sheet = workbook.worksheets[0]
     values = sheet.iter_rows(values_only=True)
     try:

@@ -297,6 +297,13 @@ def import_job_create(
     )
 
 
+def _import_job_fail(job: ImportJob, message: str) -> None:
+    job.state = ImportJob.State.FAILED
+    job.message = message
+    job.finished_at = timezone.now()
+    job.save()
+
+
 def import_job_run(*, job_id: int) -> ImportJob:
     """Run an import job to its end, recording progress, counts and every rejected row on the job."""
     from navid.customers.importing import ImportFileError, import_run
@@ -312,11 +319,12 @@ def import_job_run(*, job_id: int) -> ImportJob:
     try:
         outcome = import_run(job=job, progress=progress)
     except ImportFileError as exc:
-        job.state = ImportJob.State.FAILED
-        job.message = str(exc)
-        job.finished_at = timezone.now()
-        job.save()
+        _import_job_fail(job, str(exc))
         return job
+    except Exception:
+        # Nothing was written (the write pass is one transaction); the job must not stay "running" for ever.
+        _import_job_fail(job, _("The import stopped on an unexpected error; nothing was imported."))
+        raise
     job.rows_total = job.rows_done = outcome.rows_total
     job.rejected_count = outcome.rejected_rows
     job.errors = [e.as_dict() for e in outcome.errors]

@@ -189,3 +189,26 @@ def test_two_columns_for_one_field_are_refused(tmp_path: Path) -> None:
     job = _run(tmp_path, b"a,b\nX,Y\n", mapping={"a": "last_name", "b": "last_name"})
     assert (job.state, job.message) == ("failed", "More than one column is mapped to: last_name")
     assert Customer.objects.count() == 0
+
+
+def test_an_unexpected_error_fails_the_job_and_is_raised(tmp_path: Path, monkeypatch: Any) -> None:
+    # given an import whose run breaks in an unforeseen way
+    import navid.customers.importing as importing
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(importing, "import_run", broken)
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"last_name\nKarimi\n")
+    with path.open("rb") as handle:
+        job = import_job_create(actor=None, file_name="c.csv", content=handle)
+    # when it runs, then the error is not swallowed and the job does not stay "running"
+    with pytest.raises(RuntimeError, match="disk gone"):
+        import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.message) == (
+        "failed",
+        "The import stopped on an unexpected error; nothing was imported.",
+    )
+    assert job.finished_at is not None
