@@ -24,6 +24,15 @@ def parse_date(value: str | dt.date) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value[0] in "12":
+        # The common ISO form, read in C; a Jalali year or an impossible date takes the path below.
+        try:
+            parsed = dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.year >= _JALALI_BEFORE:
+                return parsed
     match = _DATE.match(to_ascii_digits(value))
     if not match:
         raise InvalidDate("format")

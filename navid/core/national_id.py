@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from enum import StrEnum
 
 from navid.core.text import digits_only
@@ -18,11 +19,14 @@ class InvalidNationalId(ValueError):
     """The value is not a national identifier of any known kind."""
 
 
+_IR_PERSON_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
 def is_valid_ir_national_code(code: str) -> bool:
     """Iranian national code (کد ملی): 10 digits, check digit by weights 10..2 modulo 11."""
     if len(code) != 10 or not code.isdigit() or len(set(code)) == 1:
         return False
-    total = sum(int(code[i]) * (10 - i) for i in range(9))
+    total = sum(map(operator.mul, map(int, code[:9]), _IR_PERSON_WEIGHTS))
     remainder = total % 11
     check = int(code[9])
     return check == remainder if remainder < 2 else check == 11 - remainder

@@ -52,6 +52,8 @@ def clean_text(value: str | None) -> str:
     """Canonical stored form of a name: Persian letters, no control characters, single spaces."""
     if not value:
         return ""
+    if value.isascii() and value.isprintable():
+        return " ".join(value.split())  # the same result, without the regular expressions
     if not value.isascii() and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     value = _CONTROL.sub("", value.translate(_LETTERS))
@@ -62,6 +64,8 @@ def search_key(value: str | None) -> str:
     """The form stored for search and compared with a normalised query: case-folded, one letter form."""
     if not value:
         return ""
+    if value.isascii():
+        return " ".join(value.split()).lower()  # the same result, without the translation and expressions
     if not value.isascii() and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     value = value.translate(_TRANSLATE)
@@ -71,4 +75,7 @@ def search_key(value: str | None) -> str:
 
 def digits_only(value: str) -> str:
     """The ASCII digits of a value, after converting Persian and Arabic digits."""
-    return "".join(ch for ch in to_ascii_digits(value) if ch.isdigit() and ch.isascii())
+    text = to_ascii_digits(value)
+    if text.isascii() and text.isdigit():
+        return text
+    return "".join(ch for ch in text if ch.isdigit() and ch.isascii())

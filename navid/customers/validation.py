@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,9 +98,12 @@ _TRUE = {"1", "true", "yes", "y", "بله", "да", "x"}
 _FALSE = {"0", "false", "no", "n", "خیر", "нет", ""}
 
 
+_FORMULA_START = frozenset("=@\t\r+- \n\x0b\x0c")
+
+
 def is_formula(value: str) -> bool:
     """True when a spreadsheet would evaluate the cell as a formula."""
-    return bool(_FORMULA.match(value))
+    return bool(value) and (value[0] in _FORMULA_START or value[0].isspace()) and bool(_FORMULA.match(value))
 
 
 @dataclass
@@ -171,8 +174,13 @@ def _choice_lookup(name: str) -> dict[str, str]:
 _CHOICE_CACHE: dict[tuple[str, str], dict[str, str]] = {}
 
 
+_CHOICE_VALUES = {name: frozenset(str(v) for v in choices.values) for name, choices in CHOICE_FIELDS.items()}
+
+
 def _clean_choice(name: str, value: Any) -> str:
     text = str(value or "").strip().lower()
+    if text in _CHOICE_VALUES[name]:
+        return text
     if not text and name == "preferred_channel":
         return ""
     found = _choice_lookup(name).get(text) or _choice_lookup(name).get(search_key(text))
@@ -206,10 +214,18 @@ def _clean_date(value: Any) -> dt.date | None:
     return parsed
 
 
+# A plain address that Django's validator always accepts; anything else is left to that validator.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_%+\-]+(?:\.[a-z0-9_%+\-]+)*@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+
+
 def _clean_email(value: Any) -> str:
     text = str(value or "").strip().lower()
     if not text:
         return ""
+    if len(text) <= 254 and _PLAIN_EMAIL.fullmatch(text):
+        return text
     try:
         validate_email(text)
     except DjangoValidationError as exc:
@@ -227,26 +243,33 @@ def _clean_phone(value: Any, default_region: str) -> str:
         raise ValueError(_("is not a valid phone number")) from exc
 
 
-def _clean_field(name: str, raw: Any, resolver: ReferenceResolver, default_region: str) -> Any:
-    """One field's normalised value; raise ValueError with the reason. National IDs wait for the kind."""
-    if name in TEXT_LIMITS and name != "email":
-        text = clean_text(str(raw or ""))
-        return (to_ascii_digits(text) or None) if name == "external_id" else text
-    if name in CHOICE_FIELDS:
-        return _clean_choice(name, raw)
-    if name in BOOL_FIELDS:
-        return _clean_bool(raw)
-    if name in DATE_FIELDS:
-        return _clean_date(raw)
+_Cleaner = Callable[[str, Any, ReferenceResolver, str], Any]
+
+
+def _cleaner_for(name: str) -> _Cleaner:
+    """The function that cleans one field; chosen once per field, not once per value."""
+    if name == "external_id":
+        return lambda _n, raw, _r, _d: to_ascii_digits(clean_text(str(raw or ""))) or None
     if name == "email":
-        return _clean_email(raw)
+        return lambda _n, raw, _r, _d: _clean_email(raw)
+    if name in TEXT_LIMITS:
+        return lambda _n, raw, _r, _d: clean_text(str(raw or ""))
+    if name in CHOICE_FIELDS:
+        return lambda n, raw, _r, _d: _clean_choice(n, raw)
+    if name in BOOL_FIELDS:
+        return lambda _n, raw, _r, _d: _clean_bool(raw)
+    if name in DATE_FIELDS:
+        return lambda _n, raw, _r, _d: _clean_date(raw)
     if name == "phone":
-        return _clean_phone(raw, default_region)
+        return lambda _n, raw, _r, region: _clean_phone(raw, region)
     if name in REFERENCE_MODELS:
-        return resolver.resolve(name, raw)
+        return lambda n, raw, resolver, _d: resolver.resolve(n, raw)
     if name == "relationship_manager":
-        return resolver.user(raw)
-    return raw  # national_id: checked once the kind is known
+        return lambda _n, raw, resolver, _d: resolver.user(raw)
+    return lambda _n, raw, _r, _d: raw  # national_id: checked once the kind is known
+
+
+_CLEANERS: dict[str, _Cleaner] = {name: _cleaner_for(name) for name in CUSTOMER_FIELDS}
 
 
 def clean_customer_values(
@@ -261,7 +284,8 @@ def clean_customer_values(
     out: dict[str, Any] = {}
 
     for name, raw in values.items():
-        if name not in CUSTOMER_FIELDS:
+        cleaner = _CLEANERS.get(name)
+        if cleaner is None:
             errors.setdefault(name, []).append(_("unknown field"))
             continue
         if isinstance(raw, str):
@@ -275,7 +299,7 @@ def clean_customer_values(
                 )
                 continue
         try:
-            out[name] = _clean_field(name, raw, resolver, default_region)
+            out[name] = cleaner(name, raw, resolver, default_region)
         except ValueError as exc:
             errors.setdefault(name, []).append(str(exc))
 
@@ -318,12 +342,13 @@ def clean_customer_values(
 
 def customer_search_text(values: Mapping[str, Any]) -> str:
     """The normalised text a customer is found by: names, national ID, phone digits, email."""
-    parts = [
-        values.get("first_name") or "",
-        values.get("last_name") or "",
-        values.get("organisation_name") or "",
+    names = " ".join(
+        p for p in (values.get("first_name"), values.get("last_name"), values.get("organisation_name")) if p
+    )
+    parts = (
+        search_key(names),
         values.get("national_id") or "",
         (values.get("phone") or "").lstrip("+"),
-        values.get("email") or "",
-    ]
-    return search_key(" ".join(p for p in parts if p))[:700]
+        search_key(values.get("email")),
+    )
+    return " ".join(p for p in parts if p)[:700]
