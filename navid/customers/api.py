@@ -283,7 +283,7 @@ def start_import(
 )
 def get_import(request: HttpRequest, job_id: int) -> ImportJob:
     _require(request, "customers.import_customers")
-    return get_object_or_404(ImportJob, pk=job_id)
+    return selectors.import_job_with_progress(get_object_or_404(ImportJob, pk=job_id))
 
 
 class ListItemOut(Schema):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -84,15 +86,15 @@ class Customer(TimeStampedModel, SoftDeleteModel):
     external_id = models.CharField(_("external ID"), max_length=64, unique=True, null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=PartyKind.choices, default=PartyKind.PERSON)
     status = models.CharField(
-        _("status"), max_length=10, choices=PartyStatus.choices, default=PartyStatus.PROSPECT, db_index=True
+        _("status"), max_length=10, choices=PartyStatus.choices, default=PartyStatus.PROSPECT
     )
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     organisation_name = models.CharField(_("organisation name"), max_length=200, blank=True)
     national_id = models.CharField(_("national ID"), max_length=12, unique=True, null=True, blank=True)
     birth_date = models.DateField(_("birth or registration date"), null=True, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
-    email = models.EmailField(_("email"), max_length=254, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
     address = models.CharField(_("address"), max_length=500, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
@@ -189,7 +191,11 @@ class Customer(TimeStampedModel, SoftDeleteModel):
             ("export_customers", _("Can export customers")),
             ("manage_consent", _("Can change consent and do-not-contact")),
         ]
+        # Every index slows an import down, so only those that a page or a search uses exist. Phone and email are
+        # matched exactly (declared here, not with db_index, so PostgreSQL gets no extra LIKE-prefix index).
         indexes = [
+            models.Index(fields=["phone"], name="customer_phone_idx"),
+            models.Index(fields=["email"], name="customer_email_idx"),
             models.Index(fields=["branch", "status"]),
             models.Index(fields=["region", "status"]),
             models.Index(fields=["relationship_manager"]),
@@ -376,10 +382,13 @@ class ImportJob(TimeStampedModel):
 
     def stored_size(self) -> int:
         """Bytes of the uploaded file (0 once it is gone)."""
-        from pathlib import Path
-
         path = Path(self.stored_path)
         return path.stat().st_size if path.exists() else 0
+
+    @property
+    def progress_path(self) -> Path:
+        """Where a running import reports rows checked: the job's row is not writable while SQLite writes rows."""
+        return Path(settings.VAR_DIR) / "jobs" / f"import-{self.pk}.json"
 
     @property
     def percent(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from navid.accounts.selectors import audit_entries_for_record, user_branch_id, u
 from navid.core.errors import NotFound
 from navid.core.phones import InvalidPhone, normalize_phone
 from navid.core.text import digits_only, search_key
-from navid.customers.models import ContactPoint, Customer
+from navid.customers.models import ContactPoint, Customer, ImportJob
 from navid.customers.validation import REFERENCE_MODELS
 
 # Below this many characters a search cannot use the trigram index and scans instead.
@@ -151,3 +152,14 @@ def duplicate_groups(*, user: Any, limit: int = 50) -> list[DuplicateGroup]:
             members = list(base.filter(**{field: row[field]}).order_by("id")[:10])
             groups.append(DuplicateGroup(reason=field, value=row[field], customers=members))
     return groups[:limit]
+
+
+def import_job_with_progress(job: ImportJob) -> ImportJob:
+    """The job with its latest progress: a running import reports it in a file (see import_job_run)."""
+    if job.state == ImportJob.State.RUNNING:
+        try:
+            reported = json.loads(job.progress_path.read_text())
+        except (FileNotFoundError, ValueError):
+            return job  # not started yet, or just finished: the row is current
+        job.rows_done, job.rows_total = int(reported["done"]), int(reported["total"])
+    return job

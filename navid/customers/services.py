@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -313,8 +315,15 @@ def import_job_run(*, job_id: int) -> ImportJob:
         return job  # already ran: running a task twice must not import twice
     ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.RUNNING)
 
+    progress_file = job.progress_path
+    progress_file.parent.mkdir(parents=True, exist_ok=True)
+
     def progress(rows: int, estimated_total: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(rows_done=rows, rows_total=estimated_total)
+        # A file, not the database: while the rows are written, the import's own transaction holds SQLite's only
+        # write lock. os.replace makes each update appear whole to a reader.
+        scratch = progress_file.with_suffix(".tmp")
+        scratch.write_text(json.dumps({"done": rows, "total": estimated_total}))
+        os.replace(scratch, progress_file)
 
     try:
         outcome = import_run(job=job, progress=progress)
@@ -325,6 +334,8 @@ def import_job_run(*, job_id: int) -> ImportJob:
         # Nothing was written (the write pass is one transaction); the job must not stay "running" for ever.
         _import_job_fail(job, _("The import stopped on an unexpected error; nothing was imported."))
         raise
+    finally:
+        progress_file.unlink(missing_ok=True)
     job.rows_total = job.rows_done = outcome.rows_total
     job.rejected_count = outcome.rejected_rows
     job.errors = [e.as_dict() for e in outcome.errors]

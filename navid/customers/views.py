@@ -273,7 +273,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("customers.import_customers", raise_exception=True)
 def import_job(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = selectors.import_job_with_progress(get_object_or_404(ImportJob, pk=pk))
     template = (
         "customers/_import_progress.html"
         if request.headers.get("HX-Request")

@@ -212,3 +212,52 @@ def test_an_unexpected_error_fails_the_job_and_is_raised(tmp_path: Path, monkeyp
         "The import stopped on an unexpected error; nothing was imported.",
     )
     assert job.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_rows_are_written_while_the_check_goes_on(tmp_path: Path) -> None:
+    # given no outer transaction (as in a worker), so the writer thread with its own connection is used
+    from django.db import connection
+
+    from navid.customers.selectors import customer_search_filter
+
+    region = RegionFactory(code="tehran", name_en="Tehran", name_fa="تهران", name_ru="Тегеран")
+    assert not connection.in_atomic_block
+    rows = "".join(f"C{i},علي,كريمي{i},,,,customer,tehran\n" for i in range(4500))
+    job = _run(tmp_path, (HEADER.replace(",branch", "") + rows).encode())
+    # then every row is written in one go, with its conversion and its place in the search index
+    assert (job.state, job.created_count, job.rejected_count) == ("succeeded", 4500, 0)
+    assert Customer.objects.filter(region=region).count() == 4500
+    assert ConversionEvent.objects.count() == 4500
+    assert Customer.objects.filter(customer_search_filter("كريمي4499")).count() == 1
+    # and customers created afterwards still enter the search index (the insert trigger is back)
+    CustomerFactory(last_name="Tahmasbi", external_id="AFTER")
+    assert Customer.objects.filter(customer_search_filter("tahmasbi")).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_one_bad_row_still_writes_nothing(tmp_path: Path) -> None:
+    rows = "".join(f"C{i},Ali,Karimi,,,,customer,\n" for i in range(4500))
+    bad = "C9999,Ali,Karimi,,not-a-phone,,customer,\n"
+    job = _run(tmp_path, (HEADER.replace(",branch", "") + rows + bad).encode())
+    assert (job.state, job.rejected_count, job.errors[0]["row"]) == ("failed", 1, 4502)
+    assert Customer.objects.count() == 0
+    # and the search trigger dropped for the write is back after the rollback
+    CustomerFactory(last_name="Tahmasbi")
+    from navid.customers.selectors import customer_search_filter
+
+    assert Customer.objects.filter(customer_search_filter("tahmasbi")).count() == 1
+
+
+def test_a_running_import_reports_progress_from_its_file(tmp_path: Path) -> None:
+    from navid.customers.selectors import import_job_with_progress
+
+    job = ImportJob.objects.create(file_name="p.csv", stored_path="/nonexistent", state="running")
+    assert (import_job_with_progress(job).rows_done, job.rows_total) == (0, 0)
+    job.progress_path.parent.mkdir(parents=True, exist_ok=True)
+    job.progress_path.write_text('{"done": 4000, "total": 10000}')
+    try:
+        job = import_job_with_progress(job)
+        assert (job.rows_done, job.rows_total, job.percent) == (4000, 10000, 40)
+    finally:
+        job.progress_path.unlink()
