@@ -7,6 +7,7 @@ returns the normalised values or raises ValidationFailed naming each bad field.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -272,6 +273,23 @@ def _cleaner_for(name: str) -> _Cleaner:
 _CLEANERS: dict[str, _Cleaner] = {name: _cleaner_for(name) for name in CUSTOMER_FIELDS}
 
 
+def clean_field(name: str, raw: Any, resolver: ReferenceResolver, default_region: str = "IR") -> Any:
+    """One field's normalised value, on its own; raise ValueError with the reason.
+
+    National IDs are returned as given: whether they are valid depends on the kind (see check_customer_record).
+    """
+    cleaner = _CLEANERS.get(name)
+    if cleaner is None:
+        raise ValueError(_("unknown field"))
+    if isinstance(raw, str):
+        if is_formula(raw):
+            raise ValueError(_("looks like a spreadsheet formula; it was not imported"))
+        limit = TEXT_LIMITS.get(name, 500)
+        if len(raw) > limit:
+            raise ValueError(_("is longer than %(limit)s characters") % {"limit": limit})
+    return cleaner(name, raw, resolver, default_region)
+
+
 def clean_customer_values(
     values: Mapping[str, Any],
     *,
@@ -282,26 +300,22 @@ def clean_customer_values(
     """Validate and normalise the given fields; raise ValidationFailed with every problem found."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
-
     for name, raw in values.items():
-        cleaner = _CLEANERS.get(name)
-        if cleaner is None:
-            errors.setdefault(name, []).append(_("unknown field"))
-            continue
-        if isinstance(raw, str):
-            if is_formula(raw):
-                errors.setdefault(name, []).append(_("looks like a spreadsheet formula; it was not imported"))
-                continue
-            limit = TEXT_LIMITS.get(name, 500)
-            if len(raw) > limit:
-                errors.setdefault(name, []).append(
-                    _("is longer than %(limit)s characters") % {"limit": limit}
-                )
-                continue
         try:
-            out[name] = cleaner(name, raw, resolver, default_region)
+            out[name] = clean_field(name, raw, resolver, default_region)
         except ValueError as exc:
             errors.setdefault(name, []).append(str(exc))
+    return check_customer_record(out, errors, instance=instance)
+
+
+def check_customer_record(
+    out: dict[str, Any], errors: dict[str, list[str]], *, instance: Customer | None = None
+) -> dict[str, Any]:
+    """The rules across fields, on fields cleaned one by one; raise ValidationFailed with every problem.
+
+    `errors` holds the problems already found in single fields; `out` is completed in place (the national
+    ID checked against the kind, the region taken from the branch) and returned.
+    """
 
     def current(name: str) -> Any:
         if name in out:
@@ -340,13 +354,18 @@ def clean_customer_values(
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def _names_key(names: str) -> str:
+    return search_key(names)  # names repeat a great deal across customers
+
+
 def customer_search_text(values: Mapping[str, Any]) -> str:
     """The normalised text a customer is found by: names, national ID, phone digits, email."""
     names = " ".join(
         p for p in (values.get("first_name"), values.get("last_name"), values.get("organisation_name")) if p
     )
     parts = (
-        search_key(names),
+        _names_key(names),
         values.get("national_id") or "",
         (values.get("phone") or "").lstrip("+"),
         search_key(values.get("email")),

@@ -4,10 +4,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from navid.accounts.models import AuditEntry
 from navid.accounts.tests.factories import BranchFactory, RegionFactory
+from navid.core.errors import ValidationFailed
 from navid.customers.models import ConversionEvent, Customer, ImportJob
 from navid.customers.services import import_job_create, import_job_run
 from navid.customers.tests.factories import CustomerFactory
@@ -261,3 +264,55 @@ def test_a_running_import_reports_progress_from_its_file(tmp_path: Path) -> None
         assert (job.rows_done, job.rows_total, job.percent) == (4000, 10000, 40)
     finally:
         job.progress_path.unlink()
+
+
+_CELLS = st.sampled_from(
+    [
+        "",
+        " ",
+        "Ali",
+        "علي",
+        "=cmd|x",
+        "customer",
+        "prospect",
+        "organisation",
+        "tehran",
+        "nowhere",
+        "0012345679",
+        "0012345678",
+        "09121234567",
+        "12",
+        "a@example.com",
+        "not-an-email",
+        "1403/01/01",
+        "2023-02-30",
+        "yes",
+        "perhaps",
+        "vanak",
+        "x" * 600,
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_CELLS, min_size=6, max_size=6), min_size=1, max_size=12))
+def test_column_validation_equals_the_single_path_row_by_row(places: None, rows: list[list[str]]) -> None:
+    from navid.customers.importing import RowValidator, _flatten
+    from navid.customers.validation import ReferenceResolver, clean_customer_values, customer_search_text
+
+    names = ["first_name", "kind", "status", "region", "national_id", "email"]
+    names2 = ["phone", "birth_date", "do_not_contact", "branch", "last_name", "organisation_name"]
+    for fields in (names, names2):
+        positions = list(enumerate(fields))
+        resolver = ReferenceResolver()
+        batch = [(number, cells) for number, cells in enumerate(rows, start=2)]
+        got = RowValidator(positions, resolver, "IR").validate(batch)
+        for (number, cells), (got_number, clean, errors) in zip(batch, got, strict=True):
+            values = {name: cell for name, cell in zip(fields, cells, strict=True) if cell.strip()}
+            try:
+                expected = _flatten(clean_customer_values(values, resolver=resolver, default_region="IR"))
+            except ValidationFailed as exc:
+                assert (got_number, clean, errors) == (number, None, exc.errors)
+            else:
+                expected["search_text"] = customer_search_text(expected)
+                assert (got_number, clean, errors) == (number, expected, None)
