@@ -209,6 +209,18 @@ def test_expected_purchases_grow_with_the_horizon_and_are_zero_at_zero(fitted_bg
     assert np.all(np.diff(expected) > 0)
 
 
+def test_expected_purchases_are_continuous_where_a_equals_one() -> None:
+    # given a = 1, where the closed form divides 0 by 0
+    def expected(a: float) -> float:
+        params = BgNbdParams(r=0.25, alpha=4.4, a=a, b=2.4)
+        return float(clv.bg_nbd_expected_purchases(params, 39, 2, 30.43, 38.86))
+
+    # then the value lies between its neighbours on either side
+    below, at, above = expected(1 - 1e-4), expected(1.0), expected(1 + 1e-4)
+    assert min(below, above) <= at <= max(below, above)
+    assert at == pytest.approx((below + above) / 2, rel=1e-6)
+
+
 def test_expected_purchases_of_heavy_buyers_match_the_direct_formula(fitted_bg: BgNbdParams) -> None:
     # given card holders with hundreds or thousands of purchases, where the printed series overflows floats
     heavy = [(2000, 38.8, 38.86), (5000, 38.86, 38.86), (300, 38.5, 38.86)]
@@ -232,6 +244,37 @@ def test_log_likelihood_matches_the_direct_product(fitted_bg: BgNbdParams) -> No
     x, t_x, T = (np.array(column) for column in zip(*HISTORIES, strict=True))
     direct = sum(math.log(_direct_likelihood(fitted_bg, *history)) for history in HISTORIES)
     assert clv.bg_nbd_log_likelihood(fitted_bg, x, t_x, T) == pytest.approx(direct, rel=1e-12)
+
+
+def _central_differences(function: Any, point: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Return the gradient of function at point by central differences."""
+    gradient = np.zeros_like(point)
+    for i in range(point.size):
+        shift = np.zeros_like(point)
+        shift[i] = step
+        gradient[i] = (function(point + shift) - function(point - shift)) / (2 * step)
+    return gradient
+
+
+@pytest.mark.parametrize("start", [(0.0, 1.0, 0.0, 0.0), (-1.4, 1.5, -0.2, 0.9), (1.0, -1.0, 1.5, -1.0)])
+def test_bg_nbd_gradient_matches_central_differences(cdnow_summary: Any, start: tuple[float, ...]) -> None:
+    x, t_x, T = cdnow_summary["frequency"], cdnow_summary["recency"], cdnow_summary["T"]
+    weights = np.ones_like(x)
+    point = np.array(start)
+    _, analytic = clv._bg_nbd_objective(point, x, t_x, T, weights)
+    numeric = _central_differences(lambda p: clv._bg_nbd_objective(p, x, t_x, T, weights)[0], point)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("start", [(0.0, 0.0, 3.5), (1.8, 1.3, 2.7), (-1.0, 2.0, 0.0)])
+def test_gamma_gamma_gradient_matches_central_differences(
+    cdnow_repeat_buyers: Any, start: tuple[float, ...]
+) -> None:
+    x, m = cdnow_repeat_buyers["x"], cdnow_repeat_buyers["zbar"]
+    point = np.array(start)
+    _, analytic = clv._gamma_gamma_objective(point, x, m)
+    numeric = _central_differences(lambda p: clv._gamma_gamma_objective(p, x, m)[0], point)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
 
 def test_gamma_gamma_expected_value_shrinks_own_mean_towards_population_mean() -> None:
@@ -418,18 +461,46 @@ def test_bg_nbd_fit_refuses_bad_histories(frequency: Any, recency: Any, T: Any, 
 
 def test_bg_nbd_fit_refuses_data_without_repeat_purchases() -> None:
     # given customers of whom none ever bought again, the drop-out process cannot be estimated
-    with pytest.raises(ValueError, match="BG/NBD fit did not converge"):
+    with pytest.raises(ValueError, match="no customer has a repeat purchase"):
         clv.bg_nbd_fit([0, 0, 0, 0], [0, 0, 0, 0], [5, 6, 7, 8])
 
 
 def test_fits_report_an_optimiser_that_did_not_converge(monkeypatch: pytest.MonkeyPatch) -> None:
     def gave_up(*args: Any, **kwargs: Any) -> SimpleNamespace:
-        return SimpleNamespace(success=False, fun=1.0, x=np.zeros(4), message="Maximum number of iterations")
+        return SimpleNamespace(
+            success=False, fun=1.0, x=np.zeros(4), jac=np.ones(4), message="Maximum number of iterations"
+        )
 
     monkeypatch.setattr(clv.optimize, "minimize", gave_up)
     with pytest.raises(ValueError, match="BG/NBD fit did not converge: Maximum number of iterations"):
         clv.bg_nbd_fit([1, 2, 0], [3, 4, 0], [5, 6, 7])
     with pytest.raises(ValueError, match="Gamma-Gamma fit did not converge"):
+        clv.gamma_gamma_fit([1, 2], [10.0, 20.0])
+
+
+def test_fits_accept_a_stalled_line_search_at_a_zero_gradient(monkeypatch: pytest.MonkeyPatch) -> None:
+    def stalled(*args: Any, **kwargs: Any) -> SimpleNamespace:
+        return SimpleNamespace(
+            success=False,
+            fun=1.0,
+            x=np.log([0.5, 2.0, 0.7, 3.0]),
+            jac=np.full(4, 1e-8),
+            message="ABNORMAL_TERMINATION_IN_LNSRCH",
+        )
+
+    monkeypatch.setattr(clv.optimize, "minimize", stalled)
+    fitted = clv.bg_nbd_fit([1, 2, 0], [3, 4, 0], [5, 6, 7])
+    assert (fitted.r, fitted.alpha, fitted.a, fitted.b) == pytest.approx((0.5, 2.0, 0.7, 3.0))
+
+
+def test_fits_refuse_parameters_at_the_search_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    def ran_off(*args: Any, **kwargs: Any) -> SimpleNamespace:
+        return SimpleNamespace(
+            success=True, fun=1.0, x=np.log([1e8, 2.0, 0.7]), jac=np.zeros(3), message="CONVERGENCE"
+        )
+
+    monkeypatch.setattr(clv.optimize, "minimize", ran_off)
+    with pytest.raises(ValueError, match="Gamma-Gamma fit did not converge: parameters ran off"):
         clv.gamma_gamma_fit([1, 2], [10.0, 20.0])
 
 
