@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from decimal import Decimal, localcontext
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,7 +22,6 @@ PUBLISHED_BG_NBD = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
 PRINTED_BG_NBD = BgNbdParams(r=0.242593, alpha=4.413532, a=0.792886, b=2.425752)
 # Fader & Hardie, note 025, on the 946 CDNOW customers with repeat purchases.
 PUBLISHED_GAMMA_GAMMA = GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
-FIT_SECONDS_LIMIT = 5.0
 
 
 def _cdnow_path(name: str) -> Path:
@@ -122,36 +120,30 @@ def _direct_likelihood(p: BgNbdParams, x: int, t_x: float, T: float) -> float:
 # --- CDNOW: the published estimates ---
 
 
-def test_bg_nbd_fit_on_cdnow_gives_the_published_estimates_quickly(cdnow_summary: Any) -> None:
+def test_bg_nbd_fit_on_cdnow_gives_the_published_estimates(cdnow_summary: Any) -> None:
     # given the 2,357 CDNOW customers' 39-week calibration histories
     # when the BG/NBD model is fitted
-    started = time.perf_counter()
     fitted = clv.bg_nbd_fit(cdnow_summary["frequency"], cdnow_summary["recency"], cdnow_summary["T"])
-    seconds = time.perf_counter() - started
     # then the estimates are the published ones to three significant digits, and printed ones to 1e-4
     for name in ("r", "alpha", "a", "b"):
         assert _three_significant(getattr(fitted, name)) == _three_significant(
             getattr(PUBLISHED_BG_NBD, name)
         )
         assert getattr(fitted, name) == pytest.approx(getattr(PRINTED_BG_NBD, name), rel=1e-4)
-    assert seconds < FIT_SECONDS_LIMIT
 
 
-def test_gamma_gamma_fit_on_cdnow_repeat_buyers_gives_the_published_estimates_quickly(
+def test_gamma_gamma_fit_on_cdnow_repeat_buyers_gives_the_published_estimates(
     cdnow_repeat_buyers: Any,
 ) -> None:
     # given the 946 CDNOW customers with repeat purchases and their mean repeat spend (zbar)
     assert cdnow_repeat_buyers.size == 946
     # when the Gamma-Gamma model is fitted
-    started = time.perf_counter()
     fitted = clv.gamma_gamma_fit(cdnow_repeat_buyers["x"], cdnow_repeat_buyers["zbar"])
-    seconds = time.perf_counter() - started
     # then the estimates are the published ones to three significant digits
     for name in ("p", "q", "gamma"):
         assert _three_significant(getattr(fitted, name)) == _three_significant(
             getattr(PUBLISHED_GAMMA_GAMMA, name)
         )
-    assert seconds < FIT_SECONDS_LIMIT
 
 
 def test_bg_nbd_fit_reaches_the_same_optimum_from_a_distant_start(
