@@ -45,6 +45,14 @@ _EDIT = (
     "customers.restore_customer",
     "customers.manage_consent",
 )
+_SEGMENTS_VIEW = ("segments.view_segment",)
+_SEGMENTS_EDIT = (
+    "segments.view_segment",
+    "segments.add_segment",
+    "segments.change_segment",
+    "segments.delete_segment",
+    "segments.snapshot_segment",
+)
 _LISTS = tuple(
     f"{app}.{verb}_{model}"
     for app, model in (
@@ -61,16 +69,25 @@ _LISTS = tuple(
 
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
-        _("Marketing director"), Scope.ALL, (*_VIEW, "customers.export_customers", "accounts.view_auditentry")
+        _("Marketing director"),
+        Scope.ALL,
+        (*_VIEW, *_SEGMENTS_VIEW, "customers.export_customers", "accounts.view_auditentry"),
     ),
     Role.MARKETING_ANALYST: RoleSpec(
         _("Marketing analyst"),
         Scope.ALL,
-        (*_VIEW, "customers.export_customers", "customers.import_customers"),
+        (*_VIEW, *_SEGMENTS_EDIT, "customers.export_customers", "customers.import_customers"),
     ),
-    Role.CAMPAIGN_MANAGER: RoleSpec(_("Campaign manager"), Scope.ALL, _VIEW, masks_national_id=True),
+    Role.CAMPAIGN_MANAGER: RoleSpec(
+        _("Campaign manager"),
+        Scope.ALL,
+        (*_VIEW, *_SEGMENTS_VIEW, "segments.snapshot_segment"),
+        masks_national_id=True,
+    ),
     Role.SEGMENT_MANAGER: RoleSpec(
-        _("Segment manager"), Scope.ALL, (*_VIEW, "customers.manage_consent", "customers.export_customers")
+        _("Segment manager"),
+        Scope.ALL,
+        (*_VIEW, *_SEGMENTS_EDIT, "customers.manage_consent", "customers.export_customers"),
     ),
     Role.CHANNEL_MANAGER: RoleSpec(_("Channel manager"), Scope.ALL, _VIEW, masks_national_id=True),
     Role.AGENT: RoleSpec(
@@ -89,6 +106,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_VIEW,
             *_EDIT,
             *_LISTS,
+            *_SEGMENTS_EDIT,
             "customers.import_customers",
             "customers.merge_customers",
             "customers.export_customers",
