@@ -1,0 +1,127 @@
+"""Rule-tree nodes in words, in the user's language: for "why is this customer in", and for lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from navid.segments import rules
+
+FIELD_LABELS = {
+    "kind": gettext_lazy("kind"),
+    "status": gettext_lazy("status"),
+    "language": gettext_lazy("preferred language"),
+    "preferred_channel": gettext_lazy("preferred channel"),
+    "region": gettext_lazy("region"),
+    "branch": gettext_lazy("branch"),
+    "prospect_type": gettext_lazy("prospect type"),
+    "prospect_rank": gettext_lazy("prospect rank"),
+    "prospect_status": gettext_lazy("prospect status"),
+    "industry": gettext_lazy("industry"),
+    "relationship_manager": gettext_lazy("relationship manager"),
+    "do_not_contact": gettext_lazy("do not contact"),
+    "birth_date": gettext_lazy("birth date"),
+    "customer_since": gettext_lazy("customer since"),
+    "age": gettext_lazy("age"),
+    "city": gettext_lazy("city"),
+    "postal_code": gettext_lazy("postal code"),
+    "score": gettext_lazy("score"),
+    "priority": gettext_lazy("priority"),
+    "rfm_recency": gettext_lazy("RFM recency"),
+    "rfm_frequency": gettext_lazy("RFM frequency"),
+    "rfm_monetary": gettext_lazy("RFM monetary"),
+    "actual_value": gettext_lazy("actual value"),
+    "potential_value": gettext_lazy("potential value"),
+    "probability_alive": gettext_lazy("probability active"),
+    "lifecycle": gettext_lazy("lifecycle phase"),
+    "loyalty_index": gettext_lazy("loyalty index"),
+}
+OPERATOR_LABELS = {
+    "eq": gettext_lazy("is"),
+    "ne": gettext_lazy("is not"),
+    "in": gettext_lazy("is one of"),
+    "not_in": gettext_lazy("is none of"),
+    "lt": "<",
+    "lte": "≤",
+    "gt": ">",
+    "gte": "≥",
+    "between": gettext_lazy("is between"),
+    "is_empty": gettext_lazy("is empty"),
+    "is_not_empty": gettext_lazy("is not empty"),
+    "contains": gettext_lazy("contains"),
+}
+MEASURE_LABELS = {
+    "sum": gettext_lazy("sum of transactions"),
+    "count": gettext_lazy("number of transactions"),
+    "avg": gettext_lazy("average transaction"),
+}
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return " – ".join(str(v) for v in value) if len(value) == 2 else ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return "" if value is None else str(value)
+
+
+def _test(test: rules.NumberTest) -> str:
+    return f"{OPERATOR_LABELS[test.operator]} {_value(test.value)}"
+
+
+def _window(window: Any) -> str:
+    if window is None:
+        return ""
+    if isinstance(window, rules.LastDays):
+        return _("in the last %(days)s days") % {"days": window.days}
+    if isinstance(window, rules.Between):
+        return _("from %(start)s to %(end)s") % {"start": window.start, "end": window.end}
+    if window.calendar == "jalali":
+        return _("in the Jalali month %(n)s months ago") % {"n": window.months_ago}
+    return _("in the calendar month %(n)s months ago") % {"n": window.months_ago}
+
+
+def _text(node: Any) -> str:
+    if isinstance(node, rules.Group):
+        return _("all of these hold") if node.op == "and" else _("at least one of these holds")
+    if isinstance(node, rules.FieldCondition):
+        return f"{FIELD_LABELS[node.field]} {OPERATOR_LABELS[node.operator]} {_value(node.value)}".strip()
+    if isinstance(node, rules.ProductCondition):
+        what = ", ".join(node.product_types) if node.product_types else _("any product")
+        if node.credit is True:
+            what += " " + _("(credit)")
+        elif node.credit is False:
+            what += " " + _("(not credit)")
+        if node.balance is not None:
+            what += " " + _("with balance %(test)s") % {"test": _test(node.balance)}
+        return (_("holds %(what)s") if node.has else _("holds no %(what)s")) % {"what": what}
+    if isinstance(node, rules.TransactionCondition):
+        return f"{MEASURE_LABELS[node.measure]} {_window(node.window)} {_test(node.test)}"
+    if isinstance(node, rules.InteractionCondition):
+        kinds = ", ".join(node.kinds) if node.kinds else _("any kind")
+        if node.measure == "count":
+            return _("interactions (%(kinds)s) %(window)s: number %(test)s") % {
+                "kinds": kinds,
+                "window": _window(node.window),
+                "test": _test(node.test),
+            }
+        return _("days since the last interaction (%(kinds)s) %(test)s") % {"kinds": kinds, "test": _test(node.test)}
+    if isinstance(node, rules.ConsentCondition):
+        text = _("consent for %(channel)s / %(purpose)s") % {"channel": node.channel, "purpose": node.purpose}
+        return text if node.granted else _("no %(consent)s") % {"consent": text}
+    if isinstance(node, rules.ValueCondition):
+        if node.one_of is not None:
+            return f"{FIELD_LABELS[node.field]} {OPERATOR_LABELS['in']} {_value(node.one_of)}"
+        assert node.test is not None
+        return f"{FIELD_LABELS[node.field]} {_test(node.test)}"
+    if isinstance(node, rules.SegmentCondition):
+        return _("member of segment %(id)s") % {"id": node.segment_id}
+    return str(node)
+
+
+def describe(node: Any) -> str:
+    """One line saying what the node tests, in the active language."""
+    text = _text(node)
+    return _("not: %(text)s") % {"text": text} if node.negate else text
