@@ -156,6 +156,15 @@ class Interaction(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def duration_text(self) -> str:
+        """The duration as h:mm:ss or m:ss; empty when not known."""
+        if self.duration_seconds is None:
+            return ""
+        hours, rest = divmod(self.duration_seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
 
 class InteractionIngestJob(TimeStampedModel):
     """One file of interactions fed in (CSV or JSON lines): its progress and its report of rejected lines."""
