@@ -198,3 +198,29 @@ def test_navigation_offers_feeds_to_those_who_ingest(make_user: Any) -> None:
         in _login(make_user(Role.MARKETING_ANALYST)).get("/customers/").content.decode()
     )
     assert "/interactions/ingest/" not in _login(make_user(Role.AGENT)).get("/customers/").content.decode()
+
+
+def test_the_sample_on_the_ingest_page_is_accepted(make_user: Any, tmp_path: Any) -> None:
+    import html
+    import re
+
+    from navid.interactions.services import interaction_ingest_job_create, interaction_ingest_job_run
+
+    make_user(Role.AGENT, username="agent")
+    for external_id, national_id in (("C-1001", None), ("C-1002", "0012345679")):
+        CustomerFactory(external_id=external_id, national_id=national_id)
+    page = _login(make_user(Role.MARKETING_ANALYST)).get("/interactions/ingest/").content.decode()
+    sample = html.unescape(re.search(r'<pre[^>]*id="ingest-sample">(.*?)</pre>', page, re.S).group(1))
+    *csv_lines, json_line = sample.splitlines()
+    for name, text in (("sample.csv", "\n".join(csv_lines)), ("sample.jsonl", json_line)):
+        path = tmp_path / name
+        path.write_text(text + "\n", encoding="utf-8")
+        with path.open("rb") as handle:
+            job = interaction_ingest_job_create(actor=None, file_name=name, content=handle)
+        job = interaction_ingest_job_run(job_id=job.pk)
+        assert (job.state, job.rejected_count, job.errors) == ("succeeded", 0, []), name
+    assert sorted(Interaction.objects.values_list("kind", "request_open")) == [
+        ("call", False),
+        ("complaint", True),
+        ("sms", False),
+    ]
