@@ -209,21 +209,23 @@ class CustomerFinder:
         )
 
     def _follow_merges(self, ids: set[int]) -> dict[int, int]:
-        """Ids of records merged away -> the id of the record they live on in."""
+        """Ids of records merged away -> the id of the visible record they live on in."""
         found: dict[int, int] = {}
-        pending = {pk: pk for pk in ids}
+        pending: dict[int, list[int]] = {pk: [pk] for pk in ids}  # record reached -> the ids that lead to it
         for _hop in range(_MERGE_HOPS):
             if not pending:
                 break
-            moved = dict(
-                Customer.objects.filter(pk__in=pending, merged_into__isnull=False).values_list(
-                    "pk", "merged_into_id"
-                )
+            moved = Customer.objects.filter(pk__in=pending, merged_into__isnull=False).values_list(
+                "pk", "merged_into_id"
             )
-            pending = {target: pending[pk] for pk, target in moved.items()}
-            live = set(self.visible.filter(pk__in=pending).values_list("pk", flat=True))
+            reached: dict[int, list[int]] = {}
+            for pk, target in moved:
+                reached.setdefault(target, []).extend(pending[pk])
+            live = set(self.visible.filter(pk__in=reached).values_list("pk", flat=True))
             for target in live:
-                found[pending.pop(target)] = target
+                for origin in reached.pop(target):
+                    found[origin] = target
+            pending = reached
         return found
 
     def find(self, keys: list[dict[str, str]]) -> list[dict[str, int]]:

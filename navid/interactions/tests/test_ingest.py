@@ -287,3 +287,19 @@ def test_same_file_twice_and_spreadsheets_are_refused(tmp_path: Path, customers:
 def test_a_feed_where_every_line_is_rejected_fails(tmp_path: Path, customers: dict[str, Any]) -> None:
     job = _run(tmp_path, (HEADER + ",C-1,,fax,,,2025-02-20,,,\n").encode())
     assert (job.state, job.message) == ("failed", "No line was accepted: 1 lines were rejected.")
+
+
+def test_lines_for_two_records_merged_into_one_and_merged_again_reach_the_last_survivor(
+    tmp_path: Path,
+) -> None:
+    from navid.customers.services import customer_merge
+
+    first, second, third = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    customer_merge(actor=None, survivor=second, duplicate=first)
+    customer_merge(actor=None, survivor=third, duplicate=second)
+    other = CustomerFactory()
+    customer_merge(actor=None, survivor=third, duplicate=other)
+    body = "".join(f"{pk},,,call,,inbound,2025-02-20 10:00,,,\n" for pk in (first.pk, second.pk, other.pk))
+    job = _run(tmp_path, (HEADER + body).encode())
+    assert job.accepted_count == 3
+    assert set(Interaction.objects.values_list("customer_id", flat=True)) == {third.pk}
