@@ -12,6 +12,7 @@ from ninja.security import django_auth as session_auth
 from navid.accounts.services import api_key_authenticate
 from navid.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from navid.customers.api import router as customers_router
+from navid.interactions.api import router as interactions_router
 from navid.segments.api import router as segments_router
 
 
@@ -30,11 +31,15 @@ auth: list[APIKeyCookie | HttpBearer] = [BearerKey(), session_auth]
 api = NinjaAPI(
     title="Navid API",
     version="1",
-    description="Customers, prospects, imports, the bank's lists and segments. Authenticate with a session or a Bearer key.",
+    description=(
+        "Customers, prospects, imports, interactions, segments and the bank's lists. "
+        "Authenticate with a session or a Bearer key."
+    ),
     urls_namespace="api-v1",
     auth=auth,
 )
 api.add_router("/", customers_router)
+api.add_router("/", interactions_router)
 api.add_router("/", segments_router)
 
 

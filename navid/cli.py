@@ -1,4 +1,4 @@
-"""The `navid` command: demo, web, worker, import, manage."""
+"""The `navid` command: demo, web, worker, import (customers, interactions), manage."""
 
 from __future__ import annotations
 
@@ -46,17 +46,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.accounts.demo import demo_users_ensure
     from navid.customers.demo import demo_generate, reference_lists_ensure
     from navid.customers.models import Customer
+    from navid.interactions.demo import complaint_categories_ensure, interactions_generate
+    from navid.interactions.models import Interaction
 
     print("Preparing the database ...", flush=True)
     _migrate()
     reference_lists_ensure()
+    complaint_categories_ensure()
     users = demo_users_ensure()
     existing = Customer.objects.count()
+    first_new = (Customer.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    generated = False
     if existing < args.customers:
         print(f"Generating {args.customers - existing} customers and prospects ...", flush=True)
         result = demo_generate(customers=args.customers - existing, seed=args.seed)
         print(f"  {result.customers} customers, {result.transactions} transactions in {result.seconds:.1f} s")
+        generated = result.customers > 0
     _assign_portfolio()
+    # Interactions for the customers just generated, or for every customer of a database that has none yet.
+    if generated or not Interaction.objects.exists():
+        start = first_new if Interaction.objects.exists() else None
+        print("Generating interactions ...", flush=True)
+        made = interactions_generate(seed=args.seed, min_customer_id=start)
+        print(f"  {made.interactions} interactions for {made.customers} customers in {made.seconds:.1f} s")
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
@@ -154,6 +166,44 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if job.state == job.State.SUCCEEDED else 1
 
 
+def cmd_import_interactions(args: argparse.Namespace) -> int:
+    """Ingest a feed of interactions in this process, printing every rejected line."""
+    _setup()
+    from django.contrib.auth import get_user_model
+
+    from navid.core.errors import ValidationFailed
+    from navid.interactions.services import interaction_ingest_job_create, interaction_ingest_job_run
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    actor = None
+    if args.user:
+        actor = get_user_model().objects.filter(username=args.user).first()
+        if actor is None:
+            print(f"error: no user named {args.user!r}", file=sys.stderr)
+            return 2
+    with path.open("rb") as handle:
+        try:
+            job = interaction_ingest_job_create(
+                actor=actor, file_name=path.name, content=handle, file_format=args.format or ""
+            )
+        except ValidationFailed as exc:
+            for reasons in exc.errors.values():
+                for reason in reasons:
+                    print(f"error: {reason}", file=sys.stderr)
+            return 2
+    started = time.perf_counter()
+    job = interaction_ingest_job_run(job_id=job.pk)
+    elapsed = time.perf_counter() - started
+    for error in job.errors:
+        print(f"line {error['line']}, field {error['field']}: {error['reason']}")
+    rate = job.rows_total / elapsed if elapsed else 0
+    print(f"{job.message} ({job.rows_total} lines in {elapsed:.1f} s, {rate:,.0f} lines/s; job {job.pk})")
+    return 0 if job.state == job.State.SUCCEEDED else 1
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "navid.settings")
     from django.core.management import execute_from_command_line
@@ -194,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     customers.add_argument("--mapping", help='JSON {"column in file": "field"}; default: by column names')
     customers.add_argument("--user", help="username recorded as the importer in the audit log")
     customers.set_defaults(func=cmd_import)
+    feed = imp_sub.add_parser("interactions", help="ingest a feed of interactions (CSV or JSON lines)")
+    feed.add_argument("file")
+    feed.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file name or its content")
+    feed.add_argument(
+        "--user", help="username recorded as the sender; only the customers this user sees are accepted"
+    )
+    feed.set_defaults(func=cmd_import_interactions)
 
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "navid.core",
     "navid.accounts",
     "navid.customers",
+    "navid.interactions",
     "navid.segments",
 ]
 

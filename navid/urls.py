@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("navid.customers.urls")),
+    path("interactions/", include("navid.interactions.urls")),
     path("accounts/", include("navid.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -18,3 +18,21 @@ def test_import_with_bad_mapping_json_is_explained(tmp_path, capsys) -> None:  #
 def test_import_of_a_missing_file_is_explained(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["import", "customers", str(tmp_path / "nope.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_ingest_of_interactions_prints_rejected_lines(tmp_path, capsys, settings) -> None:  # type: ignore[no-untyped-def]
+    from navid.customers.tests.factories import CustomerFactory
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    CustomerFactory(external_id="C-1")
+    path = tmp_path / "feed.csv"
+    path.write_bytes(
+        b"external_id,kind,direction,occurred_at\nC-1,sms,outbound,2025-02-20 10:00\nC-2,sms,outbound,2025-02-20\n"
+    )
+    assert main(["import", "interactions", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "line 3, field external_id: no such customer among those you may see" in out
+    assert "Ingested: 1 interactions accepted, 1 lines rejected." in out
+    assert main(["import", "interactions", str(path)]) == 2
+    assert "was already ingested" in capsys.readouterr().err

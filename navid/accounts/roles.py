@@ -63,41 +63,77 @@ _LISTS = tuple(
         ("customers", "prospectstatus"),
         ("customers", "industry"),
         ("customers", "producttype"),
+        ("interactions", "complaintcategory"),
     )
     for verb in ("view", "add", "change", "delete")
 )
+# Interactions (R2): everyone who sees customers reads their timeline; those who talk to customers log them,
+# for the customers they see. Feeds of files are for the roles that see every customer.
+_READ_INTERACTIONS = ("interactions.view_interaction",)
+_LOG_INTERACTIONS = ("interactions.view_interaction", "interactions.add_interaction")
+_INGEST_INTERACTIONS = "interactions.ingest_interactions"
 
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
         _("Marketing director"),
         Scope.ALL,
-        (*_VIEW, *_SEGMENTS_VIEW, "customers.export_customers", "accounts.view_auditentry"),
+        (
+            *_VIEW,
+            *_READ_INTERACTIONS,
+            *_SEGMENTS_VIEW,
+            "customers.export_customers",
+            "accounts.view_auditentry",
+        ),
     ),
     Role.MARKETING_ANALYST: RoleSpec(
         _("Marketing analyst"),
         Scope.ALL,
-        (*_VIEW, *_SEGMENTS_EDIT, "customers.export_customers", "customers.import_customers"),
+        (
+            *_VIEW,
+            *_READ_INTERACTIONS,
+            *_SEGMENTS_EDIT,
+            "customers.export_customers",
+            "customers.import_customers",
+            _INGEST_INTERACTIONS,
+        ),
     ),
     Role.CAMPAIGN_MANAGER: RoleSpec(
         _("Campaign manager"),
         Scope.ALL,
-        (*_VIEW, *_SEGMENTS_VIEW, "segments.snapshot_segment"),
+        (*_VIEW, *_READ_INTERACTIONS, *_SEGMENTS_VIEW, "segments.snapshot_segment"),
         masks_national_id=True,
     ),
     Role.SEGMENT_MANAGER: RoleSpec(
         _("Segment manager"),
         Scope.ALL,
-        (*_VIEW, *_SEGMENTS_EDIT, "customers.manage_consent", "customers.export_customers"),
+        (
+            *_VIEW,
+            *_READ_INTERACTIONS,
+            *_SEGMENTS_EDIT,
+            "customers.manage_consent",
+            "customers.export_customers",
+        ),
     ),
-    Role.CHANNEL_MANAGER: RoleSpec(_("Channel manager"), Scope.ALL, _VIEW, masks_national_id=True),
+    Role.CHANNEL_MANAGER: RoleSpec(
+        _("Channel manager"), Scope.ALL, (*_VIEW, *_READ_INTERACTIONS), masks_national_id=True
+    ),
     Role.AGENT: RoleSpec(
-        _("Contact-centre agent"), Scope.ALL, (*_VIEW, "customers.manage_consent"), masks_national_id=True
+        _("Contact-centre agent"),
+        Scope.ALL,
+        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent"),
+        masks_national_id=True,
     ),
-    Role.BRANCH_OFFICER: RoleSpec(_("Branch officer"), Scope.BRANCH, (*_VIEW, *_EDIT)),
+    Role.BRANCH_OFFICER: RoleSpec(_("Branch officer"), Scope.BRANCH, (*_VIEW, *_EDIT, *_LOG_INTERACTIONS)),
     Role.RELATIONSHIP_MANAGER: RoleSpec(
         _("Relationship manager"),
         Scope.PORTFOLIO,
-        (*_VIEW, "customers.add_customer", "customers.change_customer", "customers.manage_consent"),
+        (
+            *_VIEW,
+            *_LOG_INTERACTIONS,
+            "customers.add_customer",
+            "customers.change_customer",
+            "customers.manage_consent",
+        ),
     ),
     Role.ADMINISTRATOR: RoleSpec(
         _("Administrator"),
@@ -107,6 +143,8 @@ ROLES: dict[Role, RoleSpec] = {
             *_EDIT,
             *_LISTS,
             *_SEGMENTS_EDIT,
+            *_LOG_INTERACTIONS,
+            _INGEST_INTERACTIONS,
             "customers.import_customers",
             "customers.merge_customers",
             "customers.export_customers",

@@ -18,6 +18,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("customers:list"), "label": _("Customers"), "key": "customers"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
+        if user.has_perm("interactions.ingest_interactions"):
+            items.append(
+                {"url": reverse("interactions:ingest"), "label": _("Interaction feeds"), "key": "ingest"}
+            )
         if user.has_perm("customers.merge_customers"):
             items.append(
                 {"url": reverse("customers:duplicates"), "label": _("Duplicates"), "key": "duplicates"}

@@ -232,6 +232,16 @@ def customer_merge(*, actor: Actor, survivor: Customer, duplicate: Customer) -> 
     _save(survivor)
     for model in (ContactPoint, ProductHolding, Transaction, ConversionEvent):
         model._default_manager.filter(customer=duplicate).update(customer=survivor)
+    # Apps to the right (interactions, ...) cannot be imported here; their models opt in to follow a merge.
+    for relation in Customer._meta.related_objects:
+        related = relation.related_model
+        if (
+            relation.one_to_many
+            and isinstance(related, type)
+            and getattr(related, "follows_customer_merge", False)
+        ):
+            name = relation.field.name
+            related._default_manager.filter(**{name: duplicate}).update(**{name: survivor})
     # Keep the more restrictive consent: a "no" on either record stays a "no".
     for consent in Consent.objects.filter(customer=duplicate):
         existing = Consent.objects.filter(

@@ -198,7 +198,9 @@ def archive_segment(request: HttpRequest, segment_id: int) -> dict[str, Any]:
     return _out(services.segment_archive(actor=request.user, segment=segment))
 
 
-@router.get("/segments/{segment_id}/preview", response=PreviewOut, summary="Count and sample of a saved segment")
+@router.get(
+    "/segments/{segment_id}/preview", response=PreviewOut, summary="Count and sample of a saved segment"
+)
 def preview_saved(request: HttpRequest, segment_id: int) -> dict[str, Any]:
     segment = _segment(request, segment_id)
     members = selectors.segment_members(segment=segment, user=request.user)
@@ -206,7 +208,9 @@ def preview_saved(request: HttpRequest, segment_id: int) -> dict[str, Any]:
     return _preview(selectors.Preview(count=members.count(), sample=sample), request.user)
 
 
-@router.put("/segments/{segment_id}/members", response=MembersOut, summary="Upload the list of a static segment")
+@router.put(
+    "/segments/{segment_id}/members", response=MembersOut, summary="Upload the list of a static segment"
+)
 def set_members(request: HttpRequest, segment_id: int, payload: MembersIn) -> dict[str, int]:
     segment = _segment(request, segment_id)
     _require(request, "segments.change_segment")
@@ -214,7 +218,9 @@ def set_members(request: HttpRequest, segment_id: int, payload: MembersIn) -> di
     return {"members": count}
 
 
-@router.get("/segments/{segment_id}/why/{customer_id}", response=WhyOut, summary="Why a customer is in or out")
+@router.get(
+    "/segments/{segment_id}/why/{customer_id}", response=WhyOut, summary="Why a customer is in or out"
+)
 def why(request: HttpRequest, segment_id: int, customer_id: int) -> selectors.WhyNode:
     segment = _segment(request, segment_id)
     customer = customers_visible_to(user=request.user).filter(pk=customer_id).first()
@@ -227,7 +233,9 @@ def why(request: HttpRequest, segment_id: int, customer_id: int) -> selectors.Wh
     return selectors.segment_why(definition=definition, customer=customer, user=request.user)
 
 
-@router.post("/segments/{segment_id}/snapshots", response={202: SnapshotOut}, summary="Freeze the membership now")
+@router.post(
+    "/segments/{segment_id}/snapshots", response={202: SnapshotOut}, summary="Freeze the membership now"
+)
 def take_snapshot(request: HttpRequest, segment_id: int) -> Status[Snapshot]:
     segment = _segment(request, segment_id)
     _require(request, "segments.snapshot_segment")

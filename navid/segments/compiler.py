@@ -31,7 +31,6 @@ from navid.core.errors import ValidationFailed
 from navid.customers.models import (
     Channel,
     Consent,
-    Customer,
     Industry,
     Language,
     PartyKind,
@@ -225,22 +224,24 @@ def _field(node: rules.FieldCondition, path: str, ctx: Context) -> Q:
     name, op, value = node.field, node.operator, node.value
     if op == "is_empty":
         if name in rules.TEXT_FIELDS:
-            return Q(**{name: ""})
+            return Q(**{str(name): ""})
         return Q(**{f"{name}__isnull": True})
     if op == "is_not_empty":
         if name in rules.TEXT_FIELDS:
-            return ~Q(**{name: ""})
+            return ~Q(**{str(name): ""})
         return Q(**{f"{name}__isnull": False})
     if name == "age":
         return _age_q(op, value, ctx.today, path)
     if name in _CHOICES or name in _REFERENCE_MODELS or name == "relationship_manager":
         values = list(value) if isinstance(value, list) else [str(value)]
-        column = name
+        column: str = name
         if name in _CHOICES:
             unknown = [v for v in values if v not in _CHOICES[name]]
             if unknown:
                 allowed = ", ".join(sorted(v for v in _CHOICES[name] if v))
-                raise ValidationFailed({f"{path}.value": [f"unknown {name}: {', '.join(unknown)}; use {allowed}"]})
+                raise ValidationFailed(
+                    {f"{path}.value": [f"unknown {name}: {', '.join(unknown)}; use {allowed}"]}
+                )
             matched: list[Any] = values
         elif name == "relationship_manager":
             matched, column = _user_ids(values, path), "relationship_manager_id"
@@ -257,14 +258,16 @@ def _field(node: rules.FieldCondition, path: str, ctx: Context) -> Q:
     # text: exact, or a case-sensitive substring (the same on SQLite and PostgreSQL)
     if op == "contains":
         return Q(GreaterThan(StrIndex(name, Value(value)), 0))
-    q = Q(**{name: value})
+    q = Q(**{str(name): value})
     return ~q if op == "ne" else q
 
 
 def _product(node: rules.ProductCondition, path: str, ctx: Context) -> Q:
     rows = ProductHolding.objects.filter(closed_on__isnull=True)
     if node.product_types:
-        rows = rows.filter(product_type_id__in=_ids_of(ProductType, node.product_types, f"{path}.product_types"))
+        rows = rows.filter(
+            product_type_id__in=_ids_of(ProductType, node.product_types, f"{path}.product_types")
+        )
     if node.credit is not None:
         rows = rows.filter(product_type__is_credit=node.credit)
     if node.balance is not None:
@@ -356,7 +359,9 @@ def _value(node: rules.ValueCondition, path: str, ctx: Context) -> Q:
 
 def _segment(node: rules.SegmentCondition, path: str, ctx: Context) -> Q:
     if node.segment_id in ctx.stack:
-        raise ValidationFailed({f"{path}.segment_id": ["a segment cannot include itself, directly or through others"]})
+        raise ValidationFailed(
+            {f"{path}.segment_id": ["a segment cannot include itself, directly or through others"]}
+        )
     other = Segment.objects.filter(pk=node.segment_id).first()
     if other is None:
         raise ValidationFailed({f"{path}.segment_id": [f"no segment {node.segment_id}"]})

@@ -107,7 +107,10 @@ def _text(node: Any) -> str:
                 "window": _window(node.window),
                 "test": _test(node.test),
             }
-        return _("days since the last interaction (%(kinds)s) %(test)s") % {"kinds": kinds, "test": _test(node.test)}
+        return _("days since the last interaction (%(kinds)s) %(test)s") % {
+            "kinds": kinds,
+            "test": _test(node.test),
+        }
     if isinstance(node, rules.ConsentCondition):
         text = _("consent for %(channel)s / %(purpose)s") % {"channel": node.channel, "purpose": node.purpose}
         return text if node.granted else _("no %(consent)s") % {"consent": text}

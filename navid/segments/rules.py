@@ -131,7 +131,15 @@ _OPERATORS_OF: dict[str, set[str]] = {
     **{f: {"eq", "ne", "contains", "is_empty", "is_not_empty"} for f in TEXT_FIELDS},
 }
 FieldValue = (
-    bool | int | Decimal | dt.date | str | list[str] | tuple[dt.date, dt.date] | tuple[Decimal, Decimal] | None
+    bool
+    | int
+    | Decimal
+    | dt.date
+    | str
+    | list[str]
+    | tuple[dt.date, dt.date]
+    | tuple[Decimal, Decimal]
+    | None
 )
 
 
@@ -346,7 +354,7 @@ class SegmentDefinition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: Literal[1] = GRAMMAR_VERSION
+    version: Literal[1] = 1
     root: Group
 
     @field_validator("root")
@@ -377,7 +385,9 @@ def _path(loc: tuple[Any, ...]) -> str:
     kept: list[str] = []
     previous: Any = None
     for part in loc:
-        tag = (isinstance(previous, int) and part in _NODE_TAGS) or (previous == "window" and part in _WINDOW_TAGS)
+        tag = (isinstance(previous, int) and part in _NODE_TAGS) or (
+            previous == "window" and part in _WINDOW_TAGS
+        )
         if not tag:
             kept.append(str(part))
         previous = part

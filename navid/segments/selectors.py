@@ -69,7 +69,9 @@ def segment_why(
 
     def visit(node: Any, path: str) -> WhyNode:
         holds = one.filter(compile_node(node, path, context)).exists()
-        children = [visit(child, f"{path}.children.{i}") for i, child in enumerate(getattr(node, "children", ()))]
+        children = [
+            visit(child, f"{path}.children.{i}") for i, child in enumerate(getattr(node, "children", ()))
+        ]
         return WhyNode(path=path, text=describe(node), holds=holds, children=children)
 
     return visit(definition.root, "root")

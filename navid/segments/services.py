@@ -38,7 +38,12 @@ def _name(value: str) -> str:
 
 @transaction.atomic
 def segment_create(
-    *, actor: Actor, name: str, definition: Any = None, kind: str = Segment.Kind.DYNAMIC, description: str = ""
+    *,
+    actor: Actor,
+    name: str,
+    definition: Any = None,
+    kind: str = Segment.Kind.DYNAMIC,
+    description: str = "",
 ) -> Segment:
     """Save a new segment: a rule tree (dynamic) or an empty list to upload members into (static)."""
     if kind not in Segment.Kind.values:
@@ -51,7 +56,9 @@ def segment_create(
         definition=stored,
         owner=actor if actor is not None and actor.is_authenticated else None,
     )
-    audit_record(actor=actor, action=AuditAction.CREATE, instance=segment, before=None, after=model_snapshot(segment))
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, instance=segment, before=None, after=model_snapshot(segment)
+    )
     return segment
 
 
@@ -75,7 +82,9 @@ def segment_update(
             raise ValidationFailed({"definition": [_("A static segment has no rules; upload its members.")]})
         segment.definition = _checked_definition(definition, segment_id=segment.pk)
     segment.save()
-    audit_record(actor=actor, action=AuditAction.UPDATE, instance=segment, before=before, after=model_snapshot(segment))
+    audit_record(
+        actor=actor, action=AuditAction.UPDATE, instance=segment, before=before, after=model_snapshot(segment)
+    )
     return segment
 
 
@@ -86,7 +95,9 @@ def segment_archive(*, actor: Actor, segment: Segment) -> Segment:
         raise Conflict(_("This segment is already archived."))
     used_by = [
         other.name
-        for other in Segment.objects.filter(is_archived=False, kind=Segment.Kind.DYNAMIC).exclude(pk=segment.pk)
+        for other in Segment.objects.filter(is_archived=False, kind=Segment.Kind.DYNAMIC).exclude(
+            pk=segment.pk
+        )
         if segment.pk in rules.referenced_segments(rules.definition_parse(other.definition).root)
     ]
     if used_by:
@@ -94,7 +105,9 @@ def segment_archive(*, actor: Actor, segment: Segment) -> Segment:
     before = model_snapshot(segment)
     segment.is_archived = True
     segment.save(update_fields=["is_archived", "updated_at"])
-    audit_record(actor=actor, action=AuditAction.DELETE, instance=segment, before=before, after=model_snapshot(segment))
+    audit_record(
+        actor=actor, action=AuditAction.DELETE, instance=segment, before=before, after=model_snapshot(segment)
+    )
     return segment
 
 
@@ -106,7 +119,9 @@ def static_members_set(*, actor: Actor, segment: Segment, identifiers: list[str]
     """
     if segment.kind != Segment.Kind.STATIC:
         raise ValidationFailed({"identifiers": [_("Only a static segment has an uploaded list.")]})
-    lines = [(number, str(raw).strip()) for number, raw in enumerate(identifiers, start=1) if str(raw).strip()]
+    lines = [
+        (number, str(raw).strip()) for number, raw in enumerate(identifiers, start=1) if str(raw).strip()
+    ]
     if len(lines) > MAX_STATIC_MEMBERS:
         raise ValidationFailed({"identifiers": [_("At most %(n)s lines.") % {"n": MAX_STATIC_MEMBERS}]})
     values = {value for _, value in lines}
@@ -114,20 +129,20 @@ def static_members_set(*, actor: Actor, segment: Segment, identifiers: list[str]
     live = Customer.objects.filter(deleted_at__isnull=True)
     found: dict[str, int] = {}
     for external_id, pk in live.filter(external_id__in=values).values_list("external_id", "pk"):
-        found[external_id] = pk
+        found[str(external_id)] = pk
     for national_id, pk in live.filter(national_id__in=digits).values_list("national_id", "pk"):
-        found.setdefault(national_id, pk)
+        found.setdefault(str(national_id), pk)
     numeric = {int(v) for v in values if v.isdigit() and len(v) < 18}
     for pk in live.filter(pk__in=numeric).values_list("pk", flat=True):
         found.setdefault(str(pk), pk)
     members: set[int] = set()
     errors: list[str] = []
     for number, value in lines:
-        pk = found.get(value) or found.get(digits_only(value))
-        if pk is None:
+        match = found.get(value) or found.get(digits_only(value))
+        if match is None:
             errors.append(_("line %(line)s: no customer “%(value)s”") % {"line": number, "value": value[:50]})
         else:
-            members.add(pk)
+            members.add(match)
     if errors:
         raise ValidationFailed({"identifiers": errors[:100]})
     StaticMember.objects.filter(segment=segment).delete()
@@ -154,7 +169,9 @@ def snapshot_request(*, actor: Actor, segment: Segment) -> Snapshot:
         definition=segment.definition,
         requested_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    audit_record(actor=actor, action=AuditAction.CREATE, instance=snapshot, before=None, after=model_snapshot(snapshot))
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, instance=snapshot, before=None, after=model_snapshot(snapshot)
+    )
     transaction.on_commit(lambda: take_snapshot.delay(snapshot.pk))
     return snapshot
 
@@ -164,7 +181,9 @@ def snapshot_take(*, snapshot_id: int) -> Snapshot:
     from navid.segments.selectors import segment_members
 
     with transaction.atomic():
-        snapshot = Snapshot.objects.select_for_update().select_related("segment", "requested_by").get(pk=snapshot_id)
+        snapshot = (
+            Snapshot.objects.select_for_update().select_related("segment", "requested_by").get(pk=snapshot_id)
+        )
         if snapshot.state in {Snapshot.State.DONE, Snapshot.State.FAILED}:
             return snapshot
         taken_at = timezone.now()

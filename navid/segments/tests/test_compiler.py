@@ -24,7 +24,18 @@ from navid.segments.models import CustomerValue
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
-HOSTILE = ["'; DROP TABLE customers_customer; --", "%", "_", "\\", "a' OR '1'='1", "تهران", "Мос", "", "ه", "x\x00y"]
+HOSTILE = [
+    "'; DROP TABLE customers_customer; --",
+    "%",
+    "_",
+    "\\",
+    "a' OR '1'='1",
+    "تهران",
+    "Мос",
+    "",
+    "ه",
+    "x\x00y",
+]
 CITIES = ["تهران", "Москва", "Isfahan", "", "50% off_city", "O'Brien\\town"]
 
 
@@ -81,7 +92,10 @@ def world(db: None) -> dict[str, Any]:
             )
         if i % 2:
             Consent.objects.create(
-                customer=customer, channel=["sms", "email"][i % 4 // 2], purpose="marketing", granted=i % 3 != 0,
+                customer=customer,
+                channel=["sms", "email"][i % 4 // 2],
+                purpose="marketing",
+                granted=i % 3 != 0,
                 source="test",
             )
         if i % 4 != 3:
@@ -122,7 +136,8 @@ def _age(birth: dt.date, today: dt.date) -> int:
 
 
 def _field(node: rules.FieldCondition, c: Customer, world: dict[str, Any], today: dt.date) -> bool:
-    name, op, value = node.field, node.operator, node.value
+    name, op = node.field, node.operator
+    value: Any = node.value
     if name == "region":
         current = c.region_id
         if op == "is_empty":
@@ -255,39 +270,57 @@ def _subset(options: list[str]) -> Any:
 
 field_nodes = st.one_of(
     st.builds(
-        lambda f, op, v: {"type": "field", "field": f, "operator": op, "value": v if op in {"eq", "ne"} else [v]},
+        lambda f, op, v: {
+            "type": "field",
+            "field": f,
+            "operator": op,
+            "value": v if op in {"eq", "ne"} else [v],
+        },
         st.sampled_from(["status", "kind", "language"]),
         st.sampled_from(["eq", "ne", "in", "not_in"]),
         st.sampled_from(["customer", "prospect", "person", "organisation", "fa", "ru", "en"]),
     ).filter(lambda n: _fits_choice(n)),
     st.builds(
-        lambda op, codes: {"type": "field", "field": "region", "operator": op, "value": codes}
-        if op in {"in", "not_in"}
-        else (
-            {"type": "field", "field": "region", "operator": op, "value": codes[0]}
-            if op in {"eq", "ne"}
-            else {"type": "field", "field": "region", "operator": op}
+        lambda op, codes: (
+            {"type": "field", "field": "region", "operator": op, "value": codes}
+            if op in {"in", "not_in"}
+            else (
+                {"type": "field", "field": "region", "operator": op, "value": codes[0]}
+                if op in {"eq", "ne"}
+                else {"type": "field", "field": "region", "operator": op}
+            )
         ),
         st.sampled_from(["eq", "ne", "in", "not_in", "is_empty", "is_not_empty"]),
         st.lists(st.sampled_from(["tehran", "moscow"]), min_size=1, max_size=2, unique=True),
     ),
-    st.builds(lambda b: {"type": "field", "field": "do_not_contact", "operator": "eq", "value": b}, st.booleans()),
     st.builds(
-        lambda op, d: {"type": "field", "field": "birth_date", "operator": op, "value": d}
-        if op != "between"
-        else {"type": "field", "field": "birth_date", "operator": op, "value": ["1965-01-01", d]},
+        lambda b: {"type": "field", "field": "do_not_contact", "operator": "eq", "value": b}, st.booleans()
+    ),
+    st.builds(
+        lambda op, d: (
+            {"type": "field", "field": "birth_date", "operator": op, "value": d}
+            if op != "between"
+            else {"type": "field", "field": "birth_date", "operator": op, "value": ["1965-01-01", d]}
+        ),
         st.sampled_from(["eq", "lt", "lte", "gt", "gte", "between"]),
         st.sampled_from(["1966-02-03", "1975-01-01", "1993-12-31", "1990-10-21"]),
     ),
     st.builds(
-        lambda op, a: {"type": "field", "field": "age", "operator": op, "value": a if op != "between" else [a, a + 10]},
+        lambda op, a: {
+            "type": "field",
+            "field": "age",
+            "operator": op,
+            "value": a if op != "between" else [a, a + 10],
+        },
         st.sampled_from(["eq", "lt", "lte", "gt", "gte", "between"]),
         st.integers(0, 70),
     ),
     st.builds(
-        lambda op, v: {"type": "field", "field": "city", "operator": op, "value": v or "x"}
-        if op not in {"is_empty", "is_not_empty"}
-        else {"type": "field", "field": "city", "operator": op},
+        lambda op, v: (
+            {"type": "field", "field": "city", "operator": op, "value": v or "x"}
+            if op not in {"is_empty", "is_not_empty"}
+            else {"type": "field", "field": "city", "operator": op}
+        ),
         st.sampled_from(["eq", "ne", "contains", "is_empty", "is_not_empty"]),
         st.sampled_from(HOSTILE[:-1] + CITIES[:3] + ["Isf", "off_", "'Brien\\"]),
     ),
@@ -350,7 +383,12 @@ leaf_nodes = st.one_of(
         number_tests(),
     ),
     st.builds(
-        lambda channel, granted: {"type": "consent", "channel": channel, "purpose": "marketing", "granted": granted},
+        lambda channel, granted: {
+            "type": "consent",
+            "channel": channel,
+            "purpose": "marketing",
+            "granted": granted,
+        },
         st.sampled_from(["sms", "email", "phone"]),
         st.booleans(),
     ),
@@ -381,7 +419,9 @@ nodes = st.recursive(
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=nodes, op=st.sampled_from(["and", "or"]))
-def test_random_trees_select_what_python_selects(world: dict[str, Any], tree: dict[str, Any], op: str) -> None:
+def test_random_trees_select_what_python_selects(
+    world: dict[str, Any], tree: dict[str, Any], op: str
+) -> None:
     definition = rules.definition_parse({"version": 1, "root": {"op": op, "children": [tree]}})
     ctx = Context(now=NOW)
     live = list(Customer.objects.filter(deleted_at__isnull=True).prefetch_related("holdings__product_type"))
@@ -437,7 +477,9 @@ def test_the_reference_segment(world: dict[str, Any]) -> None:
         }
     )
     ctx = Context(now=NOW)
-    got = set(Customer.objects.filter(compile_definition(definition, context=ctx)).values_list("pk", flat=True))
+    got = set(
+        Customer.objects.filter(compile_definition(definition, context=ctx)).values_list("pk", flat=True)
+    )
     live = Customer.objects.filter(deleted_at__isnull=True).prefetch_related("holdings__product_type")
     assert got == {c.pk for c in live if _evaluate(definition.root, c, world, ctx)}
 
@@ -445,7 +487,9 @@ def test_the_reference_segment(world: dict[str, Any]) -> None:
 def test_windows_in_both_calendars() -> None:
     ctx = Context(now=dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC))  # 25 Khordad 1405 in Tehran
     jalali = window_bounds(rules.PreviousMonth(kind="previous_month", calendar="jalali"), ctx)
-    gregorian = window_bounds(rules.PreviousMonth(kind="previous_month", calendar="gregorian", months_ago=6), ctx)
+    gregorian = window_bounds(
+        rules.PreviousMonth(kind="previous_month", calendar="gregorian", months_ago=6), ctx
+    )
     local = [timezone.localtime(moment) for moment in (*jalali, *gregorian)]
     # Ordibehesht 1405 runs from 21 April to 21 May 2026; December 2025 from the 1st to the 31st
     assert [m.date() for m in local] == [
