@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -182,7 +183,9 @@ def snapshot_take(*, snapshot_id: int) -> Snapshot:
 
     with transaction.atomic():
         snapshot = (
-            Snapshot.objects.select_for_update().select_related("segment", "requested_by").get(pk=snapshot_id)
+            Snapshot.objects.select_for_update(of=("self",))
+            .select_related("segment", "requested_by")
+            .get(pk=snapshot_id)
         )
         if snapshot.state in {Snapshot.State.DONE, Snapshot.State.FAILED}:
             return snapshot
@@ -196,13 +199,11 @@ def snapshot_take(*, snapshot_id: int) -> Snapshot:
             snapshot.state, snapshot.message = Snapshot.State.FAILED, str(exc)
             snapshot.save(update_fields=["state", "message"])
             return snapshot
-        select_sql, params = members.order_by().values("pk").query.sql_with_params()
+        rows = members.order_by().annotate(snapshot_ref=Value(snapshot.pk)).values_list("snapshot_ref", "pk")
+        select_sql, params = rows.query.sql_with_params()
         table = connection.ops.quote_name(SnapshotMember._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (snapshot_id, customer_id) SELECT %s, sub.id FROM ({select_sql}) sub",  # noqa: S608 - our own SQL
-                [snapshot.pk, *params],
-            )
+            cursor.execute(f"INSERT INTO {table} (snapshot_id, customer_id) {select_sql}", params)  # noqa: S608 - our own SQL
             count = cursor.rowcount
         snapshot.state, snapshot.taken_at, snapshot.member_count = Snapshot.State.DONE, taken_at, count
         snapshot.save(update_fields=["state", "taken_at", "member_count"])
