@@ -25,6 +25,7 @@ from django.db.models import Avg, Count, Max, Model, Q, QuerySet, Sum, Value
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from navid.accounts.models import Branch, Region
 from navid.core.errors import ValidationFailed
@@ -174,7 +175,14 @@ def _ids_of(model: type[Model], codes: Iterable[str], path: str) -> list[int]:
     found = dict(model._default_manager.filter(code__in=wanted).values_list("code", "pk"))
     unknown = [c for c in wanted if c not in found]
     if unknown:
-        raise ValidationFailed({path: [f"unknown {model._meta.model_name} code: {', '.join(unknown)}"]})
+        raise ValidationFailed(
+            {
+                path: [
+                    _("unknown code in the list “%(list)s”: %(codes)s")
+                    % {"list": model._meta.verbose_name, "codes": ", ".join(unknown)}
+                ]
+            }
+        )
     return [found[c] for c in wanted]
 
 
@@ -183,7 +191,9 @@ def _user_ids(usernames: Iterable[str], path: str) -> list[int]:
     found = dict(get_user_model().objects.filter(username__in=wanted).values_list("username", "pk"))
     unknown = [u for u in wanted if u not in found]
     if unknown:
-        raise ValidationFailed({f"{path}.value": [f"unknown user: {', '.join(unknown)}"]})
+        raise ValidationFailed(
+            {f"{path}.value": [_("unknown user: %(names)s") % {"names": ", ".join(unknown)}]}
+        )
     return [found[u] for u in wanted]
 
 
@@ -198,7 +208,7 @@ def years_before(day: dt.date, years: int) -> dt.date:
 def _age_q(test_op: str, value: Any, today: dt.date, path: str) -> Q:
     def whole(number: Decimal) -> int:
         if number != number.to_integral_value() or not 0 <= number <= 200:
-            raise ValidationFailed({f"{path}.value": ["an age is a whole number of years from 0 to 200"]})
+            raise ValidationFailed({f"{path}.value": [_("an age is a whole number of years from 0 to 200")]})
         return int(number)
 
     def at_least(years: int) -> Q:  # age >= years
@@ -240,7 +250,12 @@ def _field(node: rules.FieldCondition, path: str, ctx: Context) -> Q:
             if unknown:
                 allowed = ", ".join(sorted(v for v in _CHOICES[name] if v))
                 raise ValidationFailed(
-                    {f"{path}.value": [f"unknown {name}: {', '.join(unknown)}; use {allowed}"]}
+                    {
+                        f"{path}.value": [
+                            _("unknown %(field)s: %(values)s; use %(allowed)s")
+                            % {"field": name, "values": ", ".join(unknown), "allowed": allowed}
+                        ]
+                    }
                 )
             matched: list[Any] = values
         elif name == "relationship_manager":
@@ -360,11 +375,13 @@ def _value(node: rules.ValueCondition, path: str, ctx: Context) -> Q:
 def _segment(node: rules.SegmentCondition, path: str, ctx: Context) -> Q:
     if node.segment_id in ctx.stack:
         raise ValidationFailed(
-            {f"{path}.segment_id": ["a segment cannot include itself, directly or through others"]}
+            {f"{path}.segment_id": [_("a segment cannot include itself, directly or through others")]}
         )
     other = Segment.objects.filter(pk=node.segment_id).first()
     if other is None:
-        raise ValidationFailed({f"{path}.segment_id": [f"no segment {node.segment_id}"]})
+        raise ValidationFailed(
+            {f"{path}.segment_id": [_("there is no segment %(id)s") % {"id": node.segment_id}]}
+        )
     if other.kind == Segment.Kind.STATIC:
         return Q(pk__in=StaticMember.objects.filter(segment=other).values("customer_id"))
     definition = rules.definition_parse(other.definition)

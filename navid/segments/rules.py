@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from navid.core.errors import ValidationFailed
@@ -34,11 +35,11 @@ class _Node(BaseModel):
 def _check_comparison(operator: str, value: Any) -> None:
     if operator == "between":
         if not isinstance(value, list | tuple) or len(value) != 2:
-            raise ValueError("'between' takes a list of two values [from, to]")
+            raise ValueError(_("“between” takes a list of two values [from, to]"))
         if value[0] > value[1]:
-            raise ValueError("the first value of 'between' must not be above the second")
+            raise ValueError(_("the first value of “between” must not be above the second"))
     elif isinstance(value, list | tuple):
-        raise ValueError(f"'{operator}' takes a single value")
+        raise ValueError(_("“%(op)s” takes a single value") % {"op": operator})
 
 
 class NumberTest(BaseModel):
@@ -86,7 +87,7 @@ class Between(BaseModel):
     @model_validator(mode="after")
     def _order(self) -> Between:
         if self.end < self.start:
-            raise ValueError("the end of the window is before its start")
+            raise ValueError(_("the end of the window is before its start"))
         return self
 
 
@@ -156,31 +157,35 @@ class FieldCondition(_Node):
         allowed = _OPERATORS_OF[self.field]
         if self.operator not in allowed:
             raise ValueError(
-                f"operator '{self.operator}' does not apply to '{self.field}'; use one of: "
-                + ", ".join(sorted(allowed))
+                _("operator “%(op)s” does not apply to “%(field)s”; use one of: %(allowed)s")
+                % {"op": self.operator, "field": self.field, "allowed": ", ".join(sorted(allowed))}
             )
         op, value, name = self.operator, self.value, self.field
         if op in {"is_empty", "is_not_empty"}:
             if value is not None:
-                raise ValueError(f"'{op}' takes no value")
+                raise ValueError(_("“%(op)s” takes no value") % {"op": op})
             return self
         if value is None:
-            raise ValueError("a value is required")
+            raise ValueError(_("a value is required"))
         if op in {"in", "not_in"}:
             if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-                raise ValueError(f"'{op}' takes a list of 1 to {MAX_LIST} values")
+                raise ValueError(
+                    _("“%(op)s” takes a list of 1 to %(max)s values") % {"op": op, "max": MAX_LIST}
+                )
             if any(not isinstance(v, str) or not v or len(v) > 150 for v in value):
-                raise ValueError("every value of the list must be a non-empty text of at most 150 characters")
+                raise ValueError(
+                    _("every value of the list must be a non-empty text of at most 150 characters")
+                )
             return self
         if name == "do_not_contact":
             if not isinstance(value, bool):
-                raise ValueError("'do_not_contact' takes true or false")
+                raise ValueError(_("“do_not_contact” takes true or false"))
         elif name in DATE_FIELDS:
             object.__setattr__(self, "value", _as_dates(op, value))
         elif name == "age":
             object.__setattr__(self, "value", _as_numbers(op, value))
         elif not isinstance(value, str) or isinstance(value, bool) or not value or len(value) > 150:
-            raise ValueError("the value must be a non-empty text of at most 150 characters")
+            raise ValueError(_("the value must be a non-empty text of at most 150 characters"))
         return self
 
 
@@ -193,39 +198,39 @@ def _as_dates(op: str, value: Any) -> Any:
                 return dt.date.fromisoformat(v)
             except ValueError:
                 pass
-        raise ValueError("dates are written YYYY-MM-DD (Gregorian)")
+        raise ValueError(_("dates are written YYYY-MM-DD (Gregorian)"))
 
     if op == "between":
         if not isinstance(value, list | tuple) or len(value) != 2:
-            raise ValueError("'between' takes a list of two values [from, to]")
+            raise ValueError(_("“between” takes a list of two values [from, to]"))
         pair = (one(value[0]), one(value[1]))
         _check_comparison(op, list(pair))
         return pair
     if isinstance(value, list | tuple):
-        raise ValueError(f"'{op}' takes a single value")
+        raise ValueError(_("“%(op)s” takes a single value") % {"op": op})
     return one(value)
 
 
 def _as_numbers(op: str, value: Any) -> Any:
     def one(v: Any) -> Decimal:
         if isinstance(v, bool) or not isinstance(v, int | float | Decimal | str):
-            raise ValueError("the value must be a number")
+            raise ValueError(_("the value must be a number"))
         try:
             number = Decimal(str(v))
         except ArithmeticError as exc:
-            raise ValueError("the value must be a number") from exc
+            raise ValueError(_("the value must be a number")) from exc
         if not number.is_finite() or abs(number) > Decimal("1e15"):
-            raise ValueError("the value must be a finite number")
+            raise ValueError(_("the value must be a finite number"))
         return number
 
     if op == "between":
         if not isinstance(value, list | tuple) or len(value) != 2:
-            raise ValueError("'between' takes a list of two values [from, to]")
+            raise ValueError(_("“between” takes a list of two values [from, to]"))
         pair = (one(value[0]), one(value[1]))
         _check_comparison(op, list(pair))
         return pair
     if isinstance(value, list | tuple):
-        raise ValueError(f"'{op}' takes a single value")
+        raise ValueError(_("“%(op)s” takes a single value") % {"op": op})
     return one(value)
 
 
@@ -265,9 +270,9 @@ class InteractionCondition(_Node):
     @model_validator(mode="after")
     def _window_fits(self) -> InteractionCondition:
         if self.measure == "count" and self.window is None:
-            raise ValueError("counting interactions needs a window")
+            raise ValueError(_("counting interactions needs a window"))
         if self.measure == "days_since_last" and self.window is not None:
-            raise ValueError("days since the last interaction takes no window")
+            raise ValueError(_("days since the last interaction takes no window"))
         return self
 
 
@@ -311,12 +316,17 @@ class ValueCondition(_Node):
         choices = _VALUE_CHOICES.get(self.field)
         if choices is not None:
             if self.test is not None or not self.one_of:
-                raise ValueError(f"'{self.field}' is tested with one_of: a list from {sorted(choices)}")
+                raise ValueError(
+                    _("“%(field)s” is tested with one_of: a list from %(choices)s")
+                    % {"field": self.field, "choices": ", ".join(sorted(choices))}
+                )
             unknown = [v for v in self.one_of if v not in choices]
             if unknown:
-                raise ValueError(f"unknown {self.field}: {', '.join(unknown)}")
+                raise ValueError(
+                    _("unknown %(field)s: %(values)s") % {"field": self.field, "values": ", ".join(unknown)}
+                )
         elif self.test is None or self.one_of is not None:
-            raise ValueError(f"'{self.field}' is a number: give a test, not one_of")
+            raise ValueError(_("“%(field)s” is a number: give a test, not one_of") % {"field": self.field})
         return self
 
 
@@ -366,9 +376,9 @@ class SegmentDefinition(BaseModel):
             nonlocal nodes
             nodes += 1
             if depth > MAX_DEPTH:
-                raise ValueError(f"the tree is deeper than {MAX_DEPTH} levels")
+                raise ValueError(_("the tree is deeper than %(n)s levels") % {"n": MAX_DEPTH})
             if nodes > MAX_NODES:
-                raise ValueError(f"the tree has more than {MAX_NODES} conditions")
+                raise ValueError(_("the tree has more than %(n)s conditions") % {"n": MAX_NODES})
             for child in getattr(node, "children", ()):
                 walk(child, depth + 1)
 
@@ -394,6 +404,43 @@ def _path(loc: tuple[Any, ...]) -> str:
     return ".".join(kept)
 
 
+def _pydantic_message(error: Any) -> str:
+    """pydantic's message for one error, in the user's language for the kinds a builder or a client meets."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    known = {
+        "missing": lambda: _("is required"),
+        "extra_forbidden": lambda: _("is not part of this kind of condition"),
+        "literal_error": lambda: _("must be one of: %(values)s") % {"values": ctx.get("expected", "")},
+        "union_tag_invalid": lambda: (
+            _("unknown kind of condition “%(tag)s”; use one of: %(values)s")
+            % {"tag": ctx.get("tag", ""), "values": ctx.get("expected_tags", "")}
+        ),
+        "union_tag_not_found": lambda: _("every condition needs a “type”"),
+        "greater_than_equal": lambda: _("must be at least %(n)s") % {"n": ctx.get("ge")},
+        "less_than_equal": lambda: _("must be at most %(n)s") % {"n": ctx.get("le")},
+        "too_short": lambda: _("needs at least %(n)s items") % {"n": ctx.get("min_length")},
+        "too_long": lambda: _("takes at most %(n)s items") % {"n": ctx.get("max_length")},
+        "string_too_short": lambda: _("must not be empty"),
+        "string_too_long": lambda: _("is longer than %(n)s characters") % {"n": ctx.get("max_length")},
+        "int_parsing": lambda: _("must be a whole number"),
+        "int_type": lambda: _("must be a whole number"),
+        "decimal_parsing": lambda: _("must be a number"),
+        "decimal_type": lambda: _("must be a number"),
+        "bool_parsing": lambda: _("must be true or false"),
+        "bool_type": lambda: _("must be true or false"),
+        "date_from_datetime_parsing": lambda: _("dates are written YYYY-MM-DD (Gregorian)"),
+        "date_parsing": lambda: _("dates are written YYYY-MM-DD (Gregorian)"),
+        "list_type": lambda: _("must be a list"),
+        "model_type": lambda: _("must be an object"),
+        "model_attributes_type": lambda: _("must be an object"),
+        "string_type": lambda: _("must be a text"),
+    }
+    found = known.get(kind)
+    return str(found()) if found else str(error["msg"])
+
+
 def definition_parse(data: Any) -> SegmentDefinition:
     """A validated rule tree; raise ValidationFailed naming the path of every bad node."""
     if not isinstance(data, dict):
@@ -404,7 +451,7 @@ def definition_parse(data: Any) -> SegmentDefinition:
         errors: dict[str, list[str]] = {}
         for error in exc.errors(include_url=False):
             path = _path(tuple(error["loc"])) or "definition"
-            message = str(error["msg"]).removeprefix("Value error, ")
+            message = _pydantic_message(error)
             errors.setdefault(path, [])
             if message not in errors[path]:
                 errors[path].append(message)

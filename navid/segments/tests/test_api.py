@@ -99,14 +99,14 @@ def test_preview_counts_and_samples_with_masked_ids(make_user: Any, people: dict
                 }
             ),
             "root.children.0.window.days",
-            "integer",
+            "must be a whole number",
         ),
         (
             _tree({"type": "field", "field": "region", "operator": "in", "value": ["atlantis"]}),
             "root.children.0.value",
-            "unknown region code: atlantis",
+            "unknown code in the list “region”: atlantis",
         ),
-        ({"version": 2, "root": {"children": [REGION_TEHRAN]}}, "version", "Input should be 1"),
+        ({"version": 2, "root": {"children": [REGION_TEHRAN]}}, "version", "must be one of: 1"),
     ],
 )
 def test_bad_trees_get_422_with_the_path_of_the_bad_node(
