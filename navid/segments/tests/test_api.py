@@ -77,7 +77,7 @@ def test_preview_counts_and_samples_with_masked_ids(make_user: Any, people: dict
         (
             _tree({"type": "field", "field": "shoe_size", "operator": "eq", "value": "42"}),
             "root.children.0.field",
-            "Input should be",
+            "must be one of: 'kind'",
         ),
         (
             _tree({"type": "field", "field": "region", "operator": "gt", "value": "x"}),
