@@ -21,9 +21,22 @@ from typing import Any
 
 import jdatetime
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, Max, Model, Q, QuerySet, Sum, Value
-from django.db.models.functions import StrIndex
-from django.db.models.lookups import GreaterThan
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    Exists,
+    Max,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, StrIndex
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -130,13 +143,53 @@ def number_holds(number: Decimal | float | None, test: rules.NumberTest) -> bool
     }[test.operator]
 
 
+def expression_q(expression: Any, test: rules.NumberTest) -> Q:
+    """An SQL expression compared as the test says."""
+    value = test.value
+    if test.operator == "between":
+        assert isinstance(value, tuple)
+        return Q(GreaterThanOrEqual(expression, Value(value[0]))) & Q(
+            LessThanOrEqual(expression, Value(value[1]))
+        )
+    assert not isinstance(value, tuple)
+    lookup = {
+        "eq": Exact,
+        "ne": Exact,
+        "lt": LessThan,
+        "lte": LessThanOrEqual,
+        "gt": GreaterThan,
+        "gte": GreaterThanOrEqual,
+    }[test.operator]
+    q = Q(lookup(expression, Value(value)))
+    return ~q if test.operator == "ne" else q
+
+
 def _aggregate_q(rows: QuerySet[Any], aggregate: Any, test: rules.NumberTest, *, empty: Decimal | None) -> Q:
-    """Customers whose aggregate over `rows` passes the test; those with no rows count as `empty`."""
-    grouped = rows.values("customer_id").annotate(measure=aggregate)
-    if number_holds(empty, test):
-        failing = grouped.filter(~number_q("measure", test)).values("customer_id")
-        return ~Q(pk__in=failing)
-    return Q(pk__in=grouped.filter(number_q("measure", test)).values("customer_id"))
+    """Customers whose aggregate over their own `rows` passes the test; those with no rows count as `empty`.
+
+    The aggregate is a subquery correlated with the customer, so the database computes it only for customers
+    that the other conditions have not already ruled out, through the (customer, time) index of the rows.
+    """
+    own = rows.filter(customer_id=OuterRef("pk")).order_by()
+    if (
+        empty == 0
+        and isinstance(aggregate, Count)
+        and test.operator in {"eq", "lte", "lt", "gt", "gte", "ne"}
+    ):
+        # A count compared with nothing or one row is an existence test: a (semi or anti) join.
+        none, some = Q(~Exists(own)), Q(Exists(own))
+        if (test.operator, test.value) in {("eq", 0), ("lte", 0), ("lt", 1)}:
+            return none
+        if (test.operator, test.value) in {("gt", 0), ("gte", 1), ("ne", 0)}:
+            return some
+    measure: Any = Subquery(
+        own.values("customer_id").annotate(measure=aggregate).values("measure"),
+        output_field=DecimalField(max_digits=24, decimal_places=4),
+    )
+    if empty is not None:
+        return expression_q(Coalesce(measure, Value(empty, output_field=DecimalField())), test)
+    # No rows means no average: the test fails, and its negation holds.
+    return Q(Exists(own)) & expression_q(measure, test)
 
 
 # --- windows ---
@@ -287,7 +340,7 @@ def _product(node: rules.ProductCondition, path: str, ctx: Context) -> Q:
         rows = rows.filter(product_type__is_credit=node.credit)
     if node.balance is not None:
         rows = rows.filter(number_q("balance", node.balance))
-    q = Q(pk__in=rows.values("customer_id"))
+    q = Q(Exists(rows.filter(customer_id=OuterRef("pk"))))
     return q if node.has else ~q
 
 
@@ -315,14 +368,14 @@ def _interaction_rows(node: rules.InteractionCondition) -> QuerySet[Interaction]
     return rows
 
 
-def _days_since_q(test: rules.NumberTest, now: dt.datetime) -> Q:
+def _days_since_q(last: Any, test: rules.NumberTest, now: dt.datetime) -> Q:
     """A test on whole days since `last` (floor), as a test on `last` itself."""
 
     def at_least(k: int) -> Q:
-        return Q(last__lte=now - dt.timedelta(days=k))
+        return Q(LessThanOrEqual(last, Value(now - dt.timedelta(days=k))))
 
     def at_most(k: int) -> Q:
-        return Q(last__gt=now - dt.timedelta(days=k + 1))
+        return Q(GreaterThan(last, Value(now - dt.timedelta(days=k + 1))))
 
     value = test.value
     if test.operator == "between":
@@ -350,16 +403,17 @@ def _interaction(node: rules.InteractionCondition, path: str, ctx: Context) -> Q
         start, end = window_bounds(node.window, ctx)
         rows = rows.filter(occurred_at__gte=start, occurred_at__lt=end)
         return _aggregate_q(rows, Count("id"), node.test, empty=Decimal(0))
-    grouped = rows.values("customer_id").annotate(last=Max("occurred_at"))
-    test_q = _days_since_q(node.test, ctx.now)
+    own = rows.filter(customer_id=OuterRef("pk")).order_by()
+    last = Subquery(own.values("customer_id").annotate(last=Max("occurred_at")).values("last"))
+    test_q = _days_since_q(last, node.test, ctx.now)
     if number_holds(_NEVER, node.test):
-        return ~Q(pk__in=grouped.filter(~test_q).values("customer_id"))
-    return Q(pk__in=grouped.filter(test_q).values("customer_id"))
+        return Q(~Exists(own)) | test_q
+    return Q(Exists(own)) & test_q
 
 
 def _consent(node: rules.ConsentCondition, path: str, ctx: Context) -> Q:
     given = Consent.objects.filter(channel=node.channel, purpose=node.purpose, granted=True)
-    q = Q(pk__in=given.values("customer_id"))
+    q = Q(Exists(given.filter(customer_id=OuterRef("pk"))))
     return q if node.granted else ~q
 
 

@@ -18,22 +18,29 @@ from navid.segments.models import Segment, StaticMember
 SAMPLE_SIZE = 20
 
 
+def _base(user: Any) -> QuerySet[Customer]:
+    """Customers `user` may see; with no user (a scheduled job, a campaign's own snapshot) every live customer."""
+    if user is None:
+        return Customer.objects.filter(deleted_at__isnull=True)
+    return customers_visible_to(user=user)
+
+
 def segment_queryset(
     *, definition: rules.SegmentDefinition, user: Any, now: dt.datetime | None = None
 ) -> QuerySet[Customer]:
     """The customers of a rule tree that `user` may see, as one query."""
     context = Context(now=now) if now is not None else Context()
-    return customers_visible_to(user=user).filter(compile_definition(definition, context=context))
+    return _base(user).filter(compile_definition(definition, context=context))
 
 
 def segment_members(*, segment: Segment, user: Any, now: dt.datetime | None = None) -> QuerySet[Customer]:
     """The current members of a saved segment: its rules evaluated now, or its uploaded list."""
     if segment.kind == Segment.Kind.STATIC:
         ids = StaticMember.objects.filter(segment=segment).values("customer_id")
-        return customers_visible_to(user=user).filter(pk__in=ids)
+        return _base(user).filter(pk__in=ids)
     definition = rules.definition_parse(segment.definition)
     context = Context(now=now, stack=(segment.pk,)) if now is not None else Context(stack=(segment.pk,))
-    return customers_visible_to(user=user).filter(compile_definition(definition, context=context))
+    return _base(user).filter(compile_definition(definition, context=context))
 
 
 @dataclass
@@ -65,7 +72,7 @@ def segment_why(
 ) -> WhyNode:
     """For one customer, which conditions held and which did not, node by node."""
     context = Context(now=now) if now is not None else Context()
-    one = customers_visible_to(user=user).filter(pk=customer.pk)
+    one = _base(user).filter(pk=customer.pk)
 
     def visit(node: Any, path: str) -> WhyNode:
         holds = one.filter(compile_node(node, path, context)).exists()
