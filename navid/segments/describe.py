@@ -4,10 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Model
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from navid.accounts.models import Branch, Region
+from navid.customers.models import (
+    Channel,
+    ConsentPurpose,
+    Industry,
+    Language,
+    PartyKind,
+    PartyStatus,
+    ProductType,
+    ProspectRank,
+    ProspectStatus,
+    ProspectType,
+    Transaction,
+)
+from navid.interactions.models import InteractionChannel, InteractionKind, Outcome
 from navid.segments import rules
+from navid.segments.models import LifecyclePhase, Priority, Segment
+
+_LISTS: dict[str, type[Model]] = {
+    "region": Region,
+    "branch": Branch,
+    "prospect_type": ProspectType,
+    "prospect_rank": ProspectRank,
+    "prospect_status": ProspectStatus,
+    "industry": Industry,
+}
+_CHOICE_LABELS: dict[str, dict[str, Any]] = {
+    "kind": dict(PartyKind.choices),
+    "status": dict(PartyStatus.choices),
+    "language": dict(Language.choices),
+    "preferred_channel": dict(Channel.choices),
+    "priority": dict(Priority.choices),
+    "lifecycle": dict(LifecyclePhase.choices),
+}
 
 FIELD_LABELS = {
     "kind": gettext_lazy("kind"),
@@ -67,6 +101,22 @@ def _value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _labels(codes: Any, labels: dict[str, Any]) -> str:
+    """Codes shown by their names in the user's language (a code without a name stays as it is)."""
+    values = codes if isinstance(codes, list | tuple) else [codes]
+    return ", ".join(str(labels.get(str(v), v)) for v in values)
+
+
+def _list_names(field: str, codes: Any) -> str:
+    return _list_names_of(_LISTS[field], codes)
+
+
+def _list_names_of(model: type[Model], codes: Any) -> str:
+    values = codes if isinstance(codes, list | tuple) else [codes]
+    items = {item.code: item.display_name() for item in model._default_manager.filter(code__in=values)}  # type: ignore[attr-defined]
+    return ", ".join(items.get(str(v), str(v)) for v in values)
+
+
 def _test(test: rules.NumberTest) -> str:
     return f"{OPERATOR_LABELS[test.operator]} {_value(test.value)}"
 
@@ -75,21 +125,38 @@ def _window(window: Any) -> str:
     if window is None:
         return ""
     if isinstance(window, rules.LastDays):
-        return _("in the last %(days)s days") % {"days": window.days}
+        return ngettext("in the last %(days)s day", "in the last %(days)s days", window.days) % {
+            "days": window.days
+        }
     if isinstance(window, rules.Between):
         return _("from %(start)s to %(end)s") % {"start": window.start, "end": window.end}
+    n = window.months_ago
     if window.calendar == "jalali":
-        return _("in the Jalali month %(n)s months ago") % {"n": window.months_ago}
-    return _("in the calendar month %(n)s months ago") % {"n": window.months_ago}
+        if n == 1:
+            return _("in the previous Jalali month")
+        return ngettext("in the Jalali month %(n)s month ago", "in the Jalali month %(n)s months ago", n) % {
+            "n": n
+        }
+    if n == 1:
+        return _("in the previous calendar month")
+    return ngettext("in the calendar month %(n)s month ago", "in the calendar month %(n)s months ago", n) % {
+        "n": n
+    }
 
 
 def _text(node: Any) -> str:
     if isinstance(node, rules.Group):
         return _("all of these hold") if node.op == "and" else _("at least one of these holds")
     if isinstance(node, rules.FieldCondition):
-        return f"{FIELD_LABELS[node.field]} {OPERATOR_LABELS[node.operator]} {_value(node.value)}".strip()
+        if node.field in _LISTS and node.value is not None:
+            shown = _list_names(node.field, node.value)
+        elif node.field in _CHOICE_LABELS and node.value is not None:
+            shown = _labels(node.value, _CHOICE_LABELS[node.field])
+        else:
+            shown = _value(node.value)
+        return f"{FIELD_LABELS[node.field]} {OPERATOR_LABELS[node.operator]} {shown}".strip()
     if isinstance(node, rules.ProductCondition):
-        what = ", ".join(node.product_types) if node.product_types else _("any product")
+        what = _list_names_of(ProductType, node.product_types) if node.product_types else _("any product")
         if node.credit is True:
             what += " " + _("(credit)")
         elif node.credit is False:
@@ -98,9 +165,18 @@ def _text(node: Any) -> str:
             what += " " + _("with balance %(test)s") % {"test": _test(node.balance)}
         return (_("holds %(what)s") if node.has else _("holds no %(what)s")) % {"what": what}
     if isinstance(node, rules.TransactionCondition):
-        return f"{MEASURE_LABELS[node.measure]} {_window(node.window)} {_test(node.test)}"
+        text = f"{MEASURE_LABELS[node.measure]} {_window(node.window)}"
+        if node.kinds:
+            text += f" ({_labels(node.kinds, dict(Transaction.TxKind.choices))})"
+        if node.channels:
+            text += f" ({_labels(node.channels, dict(Transaction.TxChannel.choices))})"
+        return f"{text} {_test(node.test)}"
     if isinstance(node, rules.InteractionCondition):
-        kinds = ", ".join(node.kinds) if node.kinds else _("any kind")
+        kinds = _labels(node.kinds, dict(InteractionKind.choices)) if node.kinds else _("any kind")
+        if node.channels:
+            kinds += "; " + _labels(node.channels, dict(InteractionChannel.choices))
+        if node.outcomes:
+            kinds += "; " + _labels(node.outcomes, dict(Outcome.choices))
         if node.measure == "count":
             return _("interactions (%(kinds)s) %(window)s: number %(test)s") % {
                 "kinds": kinds,
@@ -112,15 +188,19 @@ def _text(node: Any) -> str:
             "test": _test(node.test),
         }
     if isinstance(node, rules.ConsentCondition):
-        text = _("consent for %(channel)s / %(purpose)s") % {"channel": node.channel, "purpose": node.purpose}
+        text = _("consent for %(channel)s / %(purpose)s") % {
+            "channel": dict(Channel.choices).get(node.channel, node.channel),
+            "purpose": dict(ConsentPurpose.choices).get(node.purpose, node.purpose),
+        }
         return text if node.granted else _("no %(consent)s") % {"consent": text}
     if isinstance(node, rules.ValueCondition):
         if node.one_of is not None:
-            return f"{FIELD_LABELS[node.field]} {OPERATOR_LABELS['in']} {_value(node.one_of)}"
+            return f"{FIELD_LABELS[node.field]} {OPERATOR_LABELS['in']} {_labels(node.one_of, _CHOICE_LABELS[node.field])}"
         assert node.test is not None
         return f"{FIELD_LABELS[node.field]} {_test(node.test)}"
     if isinstance(node, rules.SegmentCondition):
-        return _("member of segment %(id)s") % {"id": node.segment_id}
+        name = Segment.objects.filter(pk=node.segment_id).values_list("name", flat=True).first()
+        return _("member of segment “%(name)s”") % {"name": name or node.segment_id}
     return str(node)
 
 

@@ -167,7 +167,7 @@ def test_why_names_each_condition(analyst: Any, people: dict[str, Any]) -> None:
     why = client.get(f"/api/v1/segments/{segment}/why/{people['b'].pk}").json()
     assert why["holds"] is False
     assert [(c["text"], c["holds"]) for c in why["children"]] == [
-        ("region is one of tehran", True),
+        ("region is one of Tehran", True),
         ("holds no any product (credit)", False),
     ]
 
@@ -249,3 +249,30 @@ def test_roles_without_the_permission_get_403(make_user: Any, people: dict[str, 
         ).status_code
         == 403
     )
+
+
+def test_rules_in_words_use_names_in_the_users_language(people: dict[str, Any]) -> None:
+    from django.utils import translation
+
+    from navid.segments.describe import describe
+    from navid.segments.rules import definition_parse
+
+    tree = definition_parse(
+        _tree(
+            {"type": "field", "field": "region", "operator": "in", "value": ["tehran"]},
+            {
+                "type": "interaction",
+                "measure": "count",
+                "kinds": ["meeting"],
+                "window": {"kind": "last_days", "days": 1},
+                "test": {"operator": "eq", "value": 0},
+            },
+            {"type": "value", "field": "lifecycle", "one_of": ["dormant"], "negate": True},
+        )
+    )
+    region, meetings, lifecycle = tree.root.children
+    assert describe(region) == "region is one of Tehran"
+    assert describe(meetings) == "interactions (Meeting) in the last 1 day: number is 0"
+    assert describe(lifecycle) == "not: lifecycle phase is one of Dormant"
+    with translation.override("ru"):
+        assert describe(meetings).startswith("взаимодействия (Встреча)")
