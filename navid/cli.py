@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def _setup() -> None:
@@ -118,12 +119,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    """Import a customer file in this process, printing progress and every rejected row."""
-    _setup()
+def _file_and_user(args: argparse.Namespace) -> tuple[Path, Any] | int:
+    """The file to import and the user to record it under (None without --user), or the exit code 2."""
     from django.contrib.auth import get_user_model
-
-    from navid.customers.services import import_job_create, import_job_run
 
     path = Path(args.file)
     if not path.is_file():
@@ -135,6 +133,19 @@ def cmd_import(args: argparse.Namespace) -> int:
         if actor is None:
             print(f"error: no user named {args.user!r}", file=sys.stderr)
             return 2
+    return path, actor
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a customer file in this process, printing progress and every rejected row."""
+    _setup()
+
+    from navid.customers.services import import_job_create, import_job_run
+
+    found = _file_and_user(args)
+    if isinstance(found, int):
+        return found
+    path, actor = found
     try:
         mapping = json.loads(args.mapping) if args.mapping else None
     except json.JSONDecodeError as exc:
@@ -169,21 +180,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_import_interactions(args: argparse.Namespace) -> int:
     """Ingest a feed of interactions in this process, printing every rejected line."""
     _setup()
-    from django.contrib.auth import get_user_model
 
     from navid.core.errors import ValidationFailed
     from navid.interactions.services import interaction_ingest_job_create, interaction_ingest_job_run
 
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"error: no such file: {path}", file=sys.stderr)
-        return 2
-    actor = None
-    if args.user:
-        actor = get_user_model().objects.filter(username=args.user).first()
-        if actor is None:
-            print(f"error: no user named {args.user!r}", file=sys.stderr)
-            return 2
+    found = _file_and_user(args)
+    if isinstance(found, int):
+        return found
+    path, actor = found
     with path.open("rb") as handle:
         try:
             job = interaction_ingest_job_create(

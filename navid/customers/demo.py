@@ -680,7 +680,7 @@ def _column(model: type[models.Model], name: str) -> str:
     return column
 
 
-def _copy_value(value: Any) -> str:
+def copy_value(value: Any) -> str:
     """One value in PostgreSQL's COPY text format."""
     if value is None:
         return "\\N"
@@ -746,11 +746,11 @@ class _Table:
         """The rows in the driver's bulk format; `plain` rows hold only str and int without tabs or newlines."""
         extra = self.extra
         if self.vendor == "postgresql":
-            tail = "".join("\t" + _copy_value(v) for v in extra) + "\n"
+            tail = "".join("\t" + copy_value(v) for v in extra) + "\n"
             if plain:
                 line = "\t".join(["%s"] * (len(self.columns) - len(extra))) + tail.replace("%", "%%")
                 return "".join([line % row for row in rows])
-            return "".join(["\t".join([_copy_value(v) for v in row]) + tail for row in rows])
+            return "".join(["\t".join([copy_value(v) for v in row]) + tail for row in rows])
         if extra:
             rows = [row + extra for row in rows]
         per = self.rows_per_statement

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from navid.accounts.roles import Role
+from navid.customers.demo import copy_value
 from navid.customers.models import Customer, ProductType
 from navid.interactions.models import ComplaintCategory, Interaction
 
@@ -414,17 +415,6 @@ class _Generator:
         return rows
 
 
-def _copy_value(value: Any) -> str:
-    """One value in PostgreSQL's COPY text format (the generated text holds no tab, newline or backslash)."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    return str(value)
-
-
 class _Writer:
     """Writes rows: COPY on PostgreSQL, one executemany a batch elsewhere, inside the caller's transaction."""
 
@@ -442,7 +432,7 @@ class _Writer:
             return
         with connection.cursor() as cursor:
             if self.vendor == "postgresql":
-                payload = "".join("\t".join([_copy_value(v) for v in row]) + "\n" for row in rows)
+                payload = "".join("\t".join([copy_value(v) for v in row]) + "\n" for row in rows)
                 with cursor.cursor.copy(f"COPY {self.target} FROM STDIN") as copy:
                     copy.write(payload)
             elif self.vendor == "sqlite":

@@ -40,34 +40,23 @@ from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, Les
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from navid.accounts.models import Branch, Region
 from navid.core.errors import ValidationFailed
 from navid.customers.models import (
     Channel,
     Consent,
-    Industry,
     Language,
     PartyKind,
     PartyStatus,
     ProductHolding,
     ProductType,
-    ProspectRank,
-    ProspectStatus,
-    ProspectType,
     Transaction,
 )
+from navid.customers.validation import REFERENCE_MODELS
 from navid.interactions.models import Interaction
 from navid.segments import rules
 from navid.segments.models import CustomerValue, Segment, StaticMember
 
-_REFERENCE_MODELS: dict[str, type[Model]] = {
-    "region": Region,
-    "branch": Branch,
-    "prospect_type": ProspectType,
-    "prospect_rank": ProspectRank,
-    "prospect_status": ProspectStatus,
-    "industry": Industry,
-}
+_REFERENCE_MODELS: dict[str, type[Model]] = dict(REFERENCE_MODELS)
 _CHOICES: dict[str, set[str]] = {
     "kind": set(PartyKind.values),
     "status": set(PartyStatus.values),

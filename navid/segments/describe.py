@@ -8,32 +8,21 @@ from django.db.models import Model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from navid.accounts.models import Branch, Region
 from navid.customers.models import (
     Channel,
     ConsentPurpose,
-    Industry,
     Language,
     PartyKind,
     PartyStatus,
     ProductType,
-    ProspectRank,
-    ProspectStatus,
-    ProspectType,
     Transaction,
 )
+from navid.customers.validation import REFERENCE_MODELS
 from navid.interactions.models import InteractionChannel, InteractionKind, Outcome
 from navid.segments import rules
 from navid.segments.models import LifecyclePhase, Priority, Segment
 
-_LISTS: dict[str, type[Model]] = {
-    "region": Region,
-    "branch": Branch,
-    "prospect_type": ProspectType,
-    "prospect_rank": ProspectRank,
-    "prospect_status": ProspectStatus,
-    "industry": Industry,
-}
+_LISTS: dict[str, type[Model]] = dict(REFERENCE_MODELS)
 _CHOICE_LABELS: dict[str, dict[str, Any]] = {
     "kind": dict(PartyKind.choices),
     "status": dict(PartyStatus.choices),

@@ -8,6 +8,7 @@ can be negated. docs/segments.md documents every node with examples. Nothing her
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -189,17 +190,8 @@ class FieldCondition(_Node):
         return self
 
 
-def _as_dates(op: str, value: Any) -> Any:
-    def one(v: Any) -> dt.date:
-        if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-            return v
-        if isinstance(v, str):
-            try:
-                return dt.date.fromisoformat(v)
-            except ValueError:
-                pass
-        raise ValueError(_("dates are written YYYY-MM-DD (Gregorian)"))
-
+def _one_or_pair(op: str, value: Any, one: Callable[[Any], Any]) -> Any:
+    """The value read by `one`: a pair [from, to] for "between", a single value otherwise."""
     if op == "between":
         if not isinstance(value, list | tuple) or len(value) != 2:
             raise ValueError(_("“between” takes a list of two values [from, to]"))
@@ -209,29 +201,37 @@ def _as_dates(op: str, value: Any) -> Any:
     if isinstance(value, list | tuple):
         raise ValueError(_("“%(op)s” takes a single value") % {"op": op})
     return one(value)
+
+
+def _date(v: Any) -> dt.date:
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            pass  # the message below says what a date must look like
+    raise ValueError(_("dates are written YYYY-MM-DD (Gregorian)"))
+
+
+def _number(v: Any) -> Decimal:
+    if isinstance(v, bool) or not isinstance(v, int | float | Decimal | str):
+        raise ValueError(_("the value must be a number"))
+    try:
+        number = Decimal(str(v))
+    except ArithmeticError as exc:
+        raise ValueError(_("the value must be a number")) from exc
+    if not number.is_finite() or abs(number) > Decimal("1e15"):
+        raise ValueError(_("the value must be a finite number"))
+    return number
+
+
+def _as_dates(op: str, value: Any) -> Any:
+    return _one_or_pair(op, value, _date)
 
 
 def _as_numbers(op: str, value: Any) -> Any:
-    def one(v: Any) -> Decimal:
-        if isinstance(v, bool) or not isinstance(v, int | float | Decimal | str):
-            raise ValueError(_("the value must be a number"))
-        try:
-            number = Decimal(str(v))
-        except ArithmeticError as exc:
-            raise ValueError(_("the value must be a number")) from exc
-        if not number.is_finite() or abs(number) > Decimal("1e15"):
-            raise ValueError(_("the value must be a finite number"))
-        return number
-
-    if op == "between":
-        if not isinstance(value, list | tuple) or len(value) != 2:
-            raise ValueError(_("“between” takes a list of two values [from, to]"))
-        pair = (one(value[0]), one(value[1]))
-        _check_comparison(op, list(pair))
-        return pair
-    if isinstance(value, list | tuple):
-        raise ValueError(_("“%(op)s” takes a single value") % {"op": op})
-    return one(value)
+    return _one_or_pair(op, value, _number)
 
 
 class ProductCondition(_Node):
