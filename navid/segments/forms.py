@@ -161,6 +161,7 @@ def _labels() -> dict[str, str]:
     """Every word the builder's script shows, in the active language."""
     return {
         "customersWhere": _("Customers for whom"),
+        "group": _("Group"),
         "combine": _("combine the conditions"),
         "allOf": _("all of these hold"),
         "anyOf": _("at least one of these holds"),
@@ -233,7 +234,6 @@ def _labels() -> dict[str, str]:
         "oneOf": _("is one of"),
         "segment": _("segment"),
         "noSegments": _("There is no other saved segment yet."),
-        "gapGroup": _("Add at least one condition to this group."),
         "gapCondition": _("Complete this condition to see the count."),
         "addFirst": _("Add a condition to see how many customers match."),
         "waitingForGaps": _("Complete the conditions marked to see the count."),

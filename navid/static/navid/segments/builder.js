@@ -222,6 +222,23 @@
     return "rule-" + path.replace(/[^a-zA-Z0-9]+/g, "-") + (name ? "-" + name : "");
   }
 
+  function calendarIcon() {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("fill", "currentColor");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute(
+      "d",
+      "M4 0h1v2h6V0h1v2h2a1 1 0 0 1 1 1v12a1 1 0 0 1-1 1H2a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1h2zM2 6v9h12V6zm2 2h2v2H4zm3 0h2v2H7zm3 0h2v2h-2zm-6 3h2v2H4zm3 0h2v2H7z"
+    );
+    svg.append(path);
+    return svg;
+  }
+
   function clone(value) {
     return JSON.parse(JSON.stringify(value));
   }
@@ -311,7 +328,12 @@
       "aria-labelledby": idFor(path, "title"),
     });
     const head = el("div", { class: "rule-head d-flex flex-wrap align-items-center gap-2" });
-    const title = path === "root" ? L.customersWhere : (this.o.nodeTypes.find((t) => t.type === node.type) || {}).label || node.type;
+    const title =
+      path === "root"
+        ? L.customersWhere
+        : node.type === "group"
+          ? L.group
+          : (this.o.nodeTypes.find((t) => t.type === node.type) || {}).label || node.type;
     head.append(el("span", { class: "rule-title fw-semibold", id: idFor(path, "title"), text: title }));
     if (node.type === "group") head.append(this.groupOp(node, path));
 
@@ -442,7 +464,7 @@
     const calendar = this.loc.persian ? "jalali" : "gregorian";
     switch (type) {
       case "group":
-        return { type: "group", op: "or", children: [] };
+        return { type: "group", op: "and", children: [] };
       case "field":
         return { type: "field", field: "region", operator: "in", value: [] };
       case "product":
@@ -491,7 +513,7 @@
     const opts = options || {};
     const control = el(
       "select",
-      { class: "form-select form-select-sm", id: id, "aria-label": opts.hiddenLabel ? label : null },
+      { class: "form-select form-select-sm" + (opts.small ? " w-auto" : ""), id: id, "aria-label": opts.hiddenLabel ? label : null },
       (opts.placeholder !== undefined ? [["", opts.placeholder]] : []).concat(choices).map(([v, text]) =>
         el("option", { value: v, selected: String(v) === String(value === null || value === undefined ? "" : value), text: text })
       )
@@ -609,16 +631,17 @@
       "aria-controls": id + "-picker",
       "aria-label": L.chooseDate,
       title: L.chooseDate,
-      text: "📅",
     });
+    toggle.append(calendarIcon());
     const picker = el("div", { class: "jalali-picker card p-2", id: id + "-picker", role: "dialog", "aria-label": L.chooseDate, hidden: true });
     const close = () => {
       picker.hidden = true;
       toggle.setAttribute("aria-expanded", "false");
     };
     const draw = (jy, jm) => {
-      const previous = el("button", { type: "button", class: "btn btn-sm btn-link", "aria-label": L.previousMonth, text: "›" });
-      const next = el("button", { type: "button", class: "btn btn-sm btn-link", "aria-label": L.nextMonth, text: "‹" });
+      // The arrows are mirrored in right-to-left text, so "‹" points outwards on either side.
+      const previous = el("button", { type: "button", class: "btn btn-sm btn-link", "aria-label": L.previousMonth, text: "‹" });
+      const next = el("button", { type: "button", class: "btn btn-sm btn-link", "aria-label": L.nextMonth, text: "›" });
       previous.addEventListener("click", () => (jm === 1 ? draw(jy - 1, 12) : draw(jy, jm - 1)));
       next.addEventListener("click", () => (jm === 12 ? draw(jy + 1, 1) : draw(jy, jm + 1)));
       const heading = el("div", { class: "fw-semibold jalali-picker-month", "aria-live": "polite", text: JALALI_MONTHS[jm - 1] + " " + loc.digits(jy) });
@@ -996,7 +1019,8 @@
       let gap = false;
       switch (node.type) {
         case "group":
-          if (!node.children || !node.children.length) gaps[path] = this.L.gapGroup;
+          // An empty group says so in its own body; it only holds the count back.
+          if (!node.children || !node.children.length) gaps[path] = "";
           (node.children || []).forEach((child, i) => visit(child, path + ".children." + i));
           return;
         case "field":
@@ -1139,7 +1163,7 @@
     });
     Object.entries(this.hints || {}).forEach(([path, message]) => {
       const box = document.getElementById(idFor(path, "errors"));
-      if (box && !box.querySelector(".invalid-feedback")) box.append(el("div", { class: "form-text rule-hint", text: message }));
+      if (message && box && !box.querySelector(".invalid-feedback")) box.append(el("div", { class: "form-text rule-hint", text: message }));
     });
     this.showTop(top);
   };
