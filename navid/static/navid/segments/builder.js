@@ -263,6 +263,13 @@
     this.sequence = 0;
     this.timer = null;
     this.tree = this.read();
+    // Enter in a box of the rules finishes the value instead of saving the whole form.
+    container.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && event.target instanceof HTMLInputElement && event.target.type !== "checkbox") {
+        event.preventDefault();
+        event.target.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
     this.render();
     this.showErrors(serverErrors || {});
     this.preview({ keepErrors: true });
