@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("navid.customers.urls")),
     path("interactions/", include("navid.interactions.urls")),
+    path("segments/", include("navid.segments.urls")),
     path("accounts/", include("navid.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -16,6 +16,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user.is_authenticated:
         if user.has_perm("customers.view_customer"):
             items.append({"url": reverse("customers:list"), "label": _("Customers"), "key": "customers"})
+        if user.has_perm("segments.view_segment"):
+            items.append({"url": reverse("segments:list"), "label": _("Segments"), "key": "segments"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):
