@@ -151,7 +151,7 @@ def interaction_ingest_job_run(*, job_id: int) -> InteractionIngestJob:
         )
         raise
     with transaction.atomic():
-        job = InteractionIngestJob.objects.select_for_update().select_related("actor").get(pk=job.pk)
+        job = InteractionIngestJob.objects.select_for_update().get(pk=job.pk)
         if job.state != InteractionIngestJob.State.RUNNING:
             return job
         job.rows_total = job.accepted_count + job.rejected_count
