@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Model
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
+from navid.core.dates import format_date
 from navid.customers.models import (
     Channel,
     ConsentPurpose,
@@ -83,6 +85,8 @@ MEASURE_LABELS = {
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return format_date(value, get_language() or "en")  # Jalali with Persian digits in Persian
     if isinstance(value, list | tuple):
         return " – ".join(str(v) for v in value) if len(value) == 2 else ", ".join(str(v) for v in value)
     if isinstance(value, bool):
@@ -118,7 +122,7 @@ def _window(window: Any) -> str:
             "days": window.days
         }
     if isinstance(window, rules.Between):
-        return _("from %(start)s to %(end)s") % {"start": window.start, "end": window.end}
+        return _("from %(start)s to %(end)s") % {"start": _value(window.start), "end": _value(window.end)}
     n = window.months_ago
     if window.calendar == "jalali":
         if n == 1:
@@ -145,14 +149,26 @@ def _text(node: Any) -> str:
             shown = _value(node.value)
         return f"{FIELD_LABELS[node.field]} {OPERATOR_LABELS[node.operator]} {shown}".strip()
     if isinstance(node, rules.ProductCondition):
-        what = _list_names_of(ProductType, node.product_types) if node.product_types else _("any product")
-        if node.credit is True:
-            what += " " + _("(credit)")
+        if node.product_types:
+            names = _list_names_of(ProductType, node.product_types)
+            text = (_("holds one of: %(names)s") if node.has else _("holds none of: %(names)s")) % {
+                "names": names
+            }
+            if node.credit is not None:
+                text += " " + (_("(credit)") if node.credit else _("(not credit)"))
+        elif node.credit is True:
+            text = _("holds a credit product") if node.has else _("holds no credit product")
         elif node.credit is False:
-            what += " " + _("(not credit)")
+            text = (
+                _("holds a product that is not credit")
+                if node.has
+                else _("holds no product that is not credit")
+            )
+        else:
+            text = _("holds a product") if node.has else _("holds no product")
         if node.balance is not None:
-            what += " " + _("with balance %(test)s") % {"test": _test(node.balance)}
-        return (_("holds %(what)s") if node.has else _("holds no %(what)s")) % {"what": what}
+            text += " " + _("with balance %(test)s") % {"test": _test(node.balance)}
+        return text
     if isinstance(node, rules.TransactionCondition):
         text = f"{MEASURE_LABELS[node.measure]} {_window(node.window)}"
         if node.kinds:

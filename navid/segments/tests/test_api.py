@@ -168,7 +168,7 @@ def test_why_names_each_condition(analyst: Any, people: dict[str, Any]) -> None:
     assert why["holds"] is False
     assert [(c["text"], c["holds"]) for c in why["children"]] == [
         ("region is one of Tehran", True),
-        ("holds no any product (credit)", False),
+        ("holds no credit product", False),
     ]
 
 

@@ -306,7 +306,7 @@ def test_detail_shows_rules_count_and_sample_with_masked_ids(
     page = _login(make_user(Role.CAMPAIGN_MANAGER)).get(f"/segments/{segment.pk}/").content.decode()
     assert '<h1 class="h3 mb-1" id="segment-name">Tehran</h1>' in page
     assert "<li>region is one of tehran</li>" in page
-    assert "<li>holds no any product (credit)</li>" in page
+    assert "<li>holds no credit product</li>" in page
     assert '<span class="display-6" id="segment-count">1</span>' in page
     a = people["a"]
     assert f'<a href="/customers/{a.pk}/">{a.display_name}</a>' in page
