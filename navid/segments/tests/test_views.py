@@ -204,8 +204,8 @@ def test_editing_shows_the_saved_rules_in_words_and_excludes_itself(
     assert _hidden_definition(page) == segment.definition
     # without JavaScript the rules still read in words
     assert "<li>all of these hold" in page
-    assert "<li>region is one of tehran</li>" in page
-    assert f'<a href="/segments/{other.pk}/">member of segment {other.pk}</a>' in page
+    assert "<li>region is one of Tehran</li>" in page
+    assert f'<a href="/segments/{other.pk}/">member of segment “Other”</a>' in page
     assert [s["name"] for s in _json_script(page, "builder-options")["segments"]] == ["Other"]
 
 
@@ -250,11 +250,11 @@ def test_saving_a_bad_tree_keeps_it_and_shows_the_error_at_its_node(
     # the user's tree comes back as it was sent, with the error under the path of the bad node
     assert _hidden_definition(page) == bad
     assert _json_script(page, "builder-server-errors") == {
-        "root.children.1.value": ["unknown region code: atlantis"]
+        "root.children.1.value": ["unknown code in the list “region”: atlantis"]
     }
     assert (
         '<li data-path="root.children.1.value"><code class="ltr">root.children.1.value</code>: '
-        "unknown region code: atlantis</li>" in page
+        "unknown code in the list “region”: atlantis</li>" in page
     )
     assert 'value="Atlantis"' in page
 
@@ -305,7 +305,7 @@ def test_detail_shows_rules_count_and_sample_with_masked_ids(
     )
     page = _login(make_user(Role.CAMPAIGN_MANAGER)).get(f"/segments/{segment.pk}/").content.decode()
     assert '<h1 class="h3 mb-1" id="segment-name">Tehran</h1>' in page
-    assert "<li>region is one of tehran</li>" in page
+    assert "<li>region is one of Tehran</li>" in page
     assert "<li>holds no credit product</li>" in page
     assert '<span class="display-6" id="segment-count">1</span>' in page
     a = people["a"]
