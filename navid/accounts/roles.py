@@ -53,6 +53,21 @@ _SEGMENTS_EDIT = (
     "segments.delete_segment",
     "segments.snapshot_segment",
 )
+# Ranking and value: the points models and the settings of value, lifecycle and loyalty (Django admin).
+_VALUE_SETTINGS = (
+    "segments.view_scoringmodel",
+    "segments.add_scoringmodel",
+    "segments.change_scoringmodel",
+    "segments.delete_scoringmodel",
+    "segments.view_valuesettings",
+    "segments.change_valuesettings",
+    "segments.view_lifecyclerule",
+    "segments.change_lifecyclerule",
+    "segments.view_loyaltysettings",
+    "segments.change_loyaltysettings",
+    "segments.view_valuerun",
+    "segments.view_customervalue",
+)
 _LISTS = tuple(
     f"{app}.{verb}_{model}"
     for app, model in (
@@ -76,7 +91,13 @@ ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_ANALYST: RoleSpec(
         _("Marketing analyst"),
         Scope.ALL,
-        (*_VIEW, *_SEGMENTS_EDIT, "customers.export_customers", "customers.import_customers"),
+        (
+            *_VIEW,
+            *_SEGMENTS_EDIT,
+            *_VALUE_SETTINGS,
+            "customers.export_customers",
+            "customers.import_customers",
+        ),
     ),
     Role.CAMPAIGN_MANAGER: RoleSpec(
         _("Campaign manager"),
@@ -107,6 +128,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_EDIT,
             *_LISTS,
             *_SEGMENTS_EDIT,
+            *_VALUE_SETTINGS,
             "customers.import_customers",
             "customers.merge_customers",
             "customers.export_customers",
