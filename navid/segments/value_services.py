@@ -82,6 +82,7 @@ _NO_DAY = -10_000_000  # a missing date
 # Sorting beats hashing for the per-customer-day pass on PostgreSQL: it streams in customer order (from the
 # (customer, time) index when the table is in that order) instead of holding millions of groups in memory.
 _PG_SESSION = ("SET LOCAL work_mem = '256MB'", "SET LOCAL enable_hashagg = off")
+_COPY_FROM_ROWS = 1000  # PostgreSQL takes more rows than this with COPY, fewer with a batched INSERT
 _MONEY_LIMIT = 10.0**16 - 0.01  # CustomerValue money fields hold 18 digits, 2 after the point
 
 
@@ -888,9 +889,12 @@ def _write(cursor: CursorWrapper, values: _Values, computed_at: dt.datetime, *, 
     column_list = ", ".join(columns)
     key = columns[0]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and values.customer_ids.size >= _COPY_FROM_ROWS:
+        # COPY into a private temporary table, then one upsert; dropped here, as the caller's transaction
+        # may go on (ON COMMIT DROP would keep it until then).
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.navid_value_load")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE navid_value_load ON COMMIT DROP AS SELECT {column_list} FROM {table} WITH NO DATA"  # noqa: S608
+            f"CREATE TEMPORARY TABLE navid_value_load AS SELECT {column_list} FROM {table} WITH NO DATA"  # noqa: S608
         )
         stamp = computed_at.astimezone(dt.UTC).isoformat()
         text = "".join(
@@ -905,6 +909,7 @@ def _write(cursor: CursorWrapper, values: _Values, computed_at: dt.datetime, *, 
             f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM navid_value_load"  # noqa: S608
             f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
         )
+        cursor.execute("DROP TABLE navid_value_load")
     else:
         marks = ", ".join(["%s"] * len(columns))
         stored_at = connection.ops.adapt_datetimefield_value(computed_at)

@@ -547,8 +547,9 @@ def test_sql_summary_equals_the_summary_of_raw_transactions(config: None, deposi
 
 
 def test_full_recompute_writes_every_customer_and_a_rerun_updates_without_duplicates(
-    config: None, deposit: Any
+    config: None, deposit: Any, monkeypatch: Any
 ) -> None:
+    monkeypatch.setattr(value_services, "_COPY_FROM_ROWS", 1)  # PostgreSQL writes with COPY, as at scale
     # given 300 customers with purchase histories and 2 prospects
     people = _simulated_population(deposit)
     CustomerFactory.create_batch(2)
