@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -239,11 +239,16 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[tuple[Any, ...]]
 
 
 def _ints(values: Sequence[Any]) -> IntArray:
-    return np.fromiter((int(v) for v in values), dtype=np.int64, count=len(values))
+    """A column of whole numbers (the queries leave no NULL in them)."""
+    return np.array(values, dtype=np.int64)
 
 
 def _floats(values: Sequence[Any]) -> FloatArray:
-    return np.fromiter((float(v or 0) for v in values), dtype=np.float64, count=len(values))
+    """A column of amounts; a sum over no rows (NULL) is 0."""
+    try:
+        return np.array(values, dtype=np.float64)
+    except TypeError:
+        return np.array([0.0 if v is None else v for v in values], dtype=np.float64)
 
 
 # --- per-customer facts --------------------------------------------------------------------------------------
@@ -405,7 +410,7 @@ def _load_transactions(
         " FROM (SELECT customer_id, day, amount, n, fee_share, fee_fixed,"
         " FIRST_VALUE(amount) OVER (PARTITION BY customer_id ORDER BY day) AS first_amount"
         f" FROM (SELECT {customer} AS customer_id, {sql.time_day(sql.column(t, 'occurred_at'))} AS day,"
-        f" SUM({amount}) AS amount, COUNT(*) AS n, SUM({share_sql}) AS fee_share, SUM({fixed_sql}) AS fee_fixed"
+        f" SUM({amount}) AS amount, CAST(COUNT(*) AS INTEGER) AS n, SUM({share_sql}) AS fee_share, SUM({fixed_sql}) AS fee_fixed"
         f" FROM {sql.table(t)} WHERE {where} GROUP BY {customer}, day) AS per_day) AS days"
         " GROUP BY customer_id"
     )
@@ -957,8 +962,15 @@ def values_recompute(*, now: dt.datetime | None = None) -> RecomputeReport:
     report.run_id = run.pk
     try:
         config = _config(report.warnings)
-        with _phase(report, "read"), transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+        # On PostgreSQL the reads share one transaction for their session settings; on SQLite a transaction
+        # would hold the database's write lock (IMMEDIATE mode) for as long as the reads take.
+        postgresql = connection.vendor == "postgresql"
+        with (
+            _phase(report, "read"),
+            transaction.atomic() if postgresql else nullcontext(),
+            connection.cursor() as cursor,
+        ):
+            if postgresql:
                 for statement in _PG_SESSION:
                     cursor.execute(statement)
             facts = _facts(cursor, clock, config, report.warnings)
