@@ -238,6 +238,16 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[tuple[Any, ...]]
     return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
 
 
+def _matrix(rows: Sequence[Sequence[Any]], width: int) -> FloatArray:
+    """Numeric rows as one float array (whole numbers below 2**53 stay exact), in one conversion."""
+    if not rows:
+        return np.zeros((0, width), dtype=np.float64)
+    try:
+        return np.array(rows, dtype=np.float64)
+    except TypeError:  # a NULL: a sum over nothing
+        return np.array([[0.0 if v is None else v for v in row] for row in rows], dtype=np.float64)
+
+
 def _ints(values: Sequence[Any]) -> IntArray:
     """A column of whole numbers (the queries leave no NULL in them)."""
     return np.array(values, dtype=np.int64)
@@ -320,8 +330,8 @@ def _load_customers(
         f" FROM {sql.table(c)} WHERE {where} ORDER BY {sql.column(c, 'id')}",
         [PartyStatus.PROSPECT.value, *params],
     )
-    ids, prospect, region, rank, since, created = _columns(cursor.fetchall(), 6)
-    return _ints(ids), _ints(prospect).astype(bool), _ints(region), _ints(rank), _ints(since), _ints(created)
+    ids, prospect, region, rank, since, created = _matrix(cursor.fetchall(), 6).astype(np.int64).T
+    return ids, prospect.astype(bool), region, rank, since, created
 
 
 @dataclass
@@ -363,7 +373,7 @@ def _load_holdings(
 def _fee_cases(sql: _Sql, fees: dict[str, FeeRule]) -> tuple[str, str, list[Any]]:
     """The SQL of a day's fee income: a share of each amount, and a fixed sum per transaction, by kind."""
     kind = sql.column(Transaction, "kind")
-    amount = sql.real(f"ABS({sql.column(Transaction, 'amount')})")
+    amount = "ABS(" + sql.real(sql.column(Transaction, "amount")) + ")"
     shares = [(k, rule.share_of_amount) for k, rule in sorted(fees.items()) if rule.share_of_amount]
     fixed = [(k, rule.per_transaction) for k, rule in sorted(fees.items()) if rule.per_transaction]
     params: list[Any] = []
@@ -387,7 +397,7 @@ def _load_transactions(
     """One pass over the transactions: per customer, purchase days and the sums every figure needs."""
     t = Transaction
     share_sql, fixed_sql, fee_params = _fee_cases(sql, config.fee_income)
-    amount = sql.real(f"ABS({sql.column(t, 'amount')})")
+    amount = "ABS(" + sql.real(sql.column(t, "amount")) + ")"
     customer = sql.column(t, "customer")
     where = f"{sql.column(t, 'occurred_at')} <= %s"
     where_params: list[Any] = [clock.now]
@@ -398,6 +408,8 @@ def _load_transactions(
     year_start = today - DAYS_PER_YEAR  # days after this one are in the last 12 months
     # Purchases are counted per day, as clv.summary_from_transactions counts them: the inner query makes one
     # row per customer and day, the window marks the first day's amount (not a repeat purchase).
+    # Columns: customer, purchase days, first day, last day, repeat amount, transactions in 90 days and in
+    # the year, turnover of the year, of the recent and of the previous trend window, fee shares, fixed fees.
     query = (
         "SELECT customer_id, COUNT(*), MIN(day), MAX(day), SUM(amount) - MAX(first_amount),"  # noqa: S608
         " SUM(CASE WHEN day > %s THEN n ELSE 0 END),"
@@ -553,32 +565,19 @@ def _facts(
     )
 
     customer_rate = _rates(_main_currency(holdings, size, config.reporting_currency), config, {})
-    (
-        owner,
-        days,
-        first_day,
-        last_day,
-        repeat_amount,
-        tx_90,
-        tx_year,
-        turnover_year,
-        turnover_recent,
-        turnover_previous,
-        fee_share,
-        fee_fixed,
-    ) = _columns(transactions, 12)
-    position, known = _index_of(ids, _ints(owner))
+    columns = _matrix(transactions, 12)
+    position, known = _index_of(ids, columns[:, 0].astype(np.int64))
     at = position[known]
 
-    def spread_floats(values: Sequence[Any]) -> FloatArray:
-        column = np.zeros(size, dtype=np.float64)
-        column[at] = _floats(values)[known]
-        return column
+    def spread_floats(column: int) -> FloatArray:
+        spread = np.zeros(size, dtype=np.float64)
+        spread[at] = columns[known, column]
+        return spread
 
-    def spread_ints(values: Sequence[Any], fill: int = 0) -> IntArray:
-        column = np.full(size, fill, dtype=np.int64)
-        column[at] = _ints(values)[known]
-        return column
+    def spread_ints(column: int, fill: int = 0) -> IntArray:
+        spread = np.full(size, fill, dtype=np.int64)
+        spread[at] = columns[known, column].astype(np.int64)
+        return spread
 
     if missing:
         described = ", ".join(f"{code} ({count} products)" for code, count in sorted(missing.items()))
@@ -597,16 +596,16 @@ def _facts(
         balance_income=_sum_by(holdings.customer, income, size),
         held_customer=holdings.customer[is_open],
         held_product_type=holdings.product_type[is_open],
-        purchase_days=spread_ints(days),
-        first_day=spread_ints(first_day, _NO_DAY),
-        last_day=spread_ints(last_day, _NO_DAY),
-        repeat_amount=spread_floats(repeat_amount) * customer_rate,
-        transactions_90_days=spread_ints(tx_90),
-        transactions_year=spread_ints(tx_year),
-        turnover_year=spread_floats(turnover_year) * customer_rate,
-        turnover_recent=spread_floats(turnover_recent) * customer_rate,
-        turnover_previous=spread_floats(turnover_previous) * customer_rate,
-        fee_income=spread_floats(fee_share) * customer_rate + spread_floats(fee_fixed),
+        purchase_days=spread_ints(1),
+        first_day=spread_ints(2, _NO_DAY),
+        last_day=spread_ints(3, _NO_DAY),
+        repeat_amount=spread_floats(4) * customer_rate,
+        transactions_90_days=spread_ints(5),
+        transactions_year=spread_ints(6),
+        turnover_year=spread_floats(7) * customer_rate,
+        turnover_recent=spread_floats(8) * customer_rate,
+        turnover_previous=spread_floats(9) * customer_rate,
+        fee_income=spread_floats(10) * customer_rate + spread_floats(11),
         interactions=None if interactions is None else interactions[0],
         requests=None if interactions is None else interactions[1],
         complaints=None if interactions is None else interactions[2],
