@@ -53,6 +53,21 @@ _SEGMENTS_EDIT = (
     "segments.delete_segment",
     "segments.snapshot_segment",
 )
+# Ranking and value: the points models and the settings of value, lifecycle and loyalty (Django admin).
+_VALUE_SETTINGS = (
+    "segments.view_scoringmodel",
+    "segments.add_scoringmodel",
+    "segments.change_scoringmodel",
+    "segments.delete_scoringmodel",
+    "segments.view_valuesettings",
+    "segments.change_valuesettings",
+    "segments.view_lifecyclerule",
+    "segments.change_lifecyclerule",
+    "segments.view_loyaltysettings",
+    "segments.change_loyaltysettings",
+    "segments.view_valuerun",
+    "segments.view_customervalue",
+)
 _LISTS = tuple(
     f"{app}.{verb}_{model}"
     for app, model in (
@@ -92,6 +107,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_VIEW,
             *_READ_INTERACTIONS,
             *_SEGMENTS_EDIT,
+            *_VALUE_SETTINGS,
             "customers.export_customers",
             "customers.import_customers",
             _INGEST_INTERACTIONS,
@@ -145,6 +161,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_SEGMENTS_EDIT,
             *_LOG_INTERACTIONS,
             _INGEST_INTERACTIONS,
+            *_VALUE_SETTINGS,
             "customers.import_customers",
             "customers.merge_customers",
             "customers.export_customers",
