@@ -444,16 +444,18 @@ def test_each_lifecycle_phase_on_a_fixed_day(config: None, deposit: Any) -> None
     } == {name: name for name in ("prospect", "new", "churned", "dormant", "growing", "declining", "mature")}
 
 
-def test_loyalty_of_a_customer_without_interaction_data_is_their_tenure(config: None, deposit: Any) -> None:
+def test_loyalty_of_a_customer_with_no_requests_or_complaints(config: None, deposit: Any) -> None:
+    from navid.segments.models import LoyaltySettings
+
     customer = CustomerOfBankFactory(customer_since="2016-06-30")
     HoldingFactory(customer=customer, product_type=deposit)
     values_recompute(now=NOW)
-    # 3,652 days are 9.9986 years of the 10 that count in full
-    assert (
-        CustomerValue.objects.get(pk=customer.pk).loyalty_index
-        == round(100 * 3652 / 365.25 / 10, 4)
-        == 99.9863
-    )
+    weights = LoyaltySettings.objects.get()
+    tenure, requests = float(weights.tenure_weight), float(weights.requests_weight)
+    # 3,652 days are 9.9986 years of the 10 that count in full; no request adds to the tenure part, and the
+    # requests' weight still counts in the scale, because the interactions app is installed
+    expected = round(100 * (3652 / 365.25 / 10) * tenure / (tenure + requests), 4)
+    assert CustomerValue.objects.get(pk=customer.pk).loyalty_index == expected == 71.4188
 
 
 def test_scores_and_priorities_come_from_the_active_scoring_model(config: None, deposit: Any) -> None:
@@ -558,11 +560,7 @@ def test_full_recompute_writes_every_customer_and_a_rerun_updates_without_duplic
     # then both models are fitted, every customer has a row and the run is recorded with its parameters
     assert report.fit_errors == []
     assert report.customers == 302 == CustomerValue.objects.count()
-    assert report.warnings == [
-        "no active scoring model: every score is 0 and every priority D",
-        "no interaction data (the interactions app is not installed): loyalty counts the length of "
-        "relationship only, and cost to serve leaves out interactions",
-    ]
+    assert report.warnings == ["no active scoring model: every score is 0 and every priority D"]
     run = ValueRun.objects.get(pk=report.run_id)
     assert run.succeeded and run.customers == 302 and run.finished_at is not None
     assert run.params["bg_nbd"] == report.bg_nbd and set(report.bg_nbd) == {"r", "alpha", "a", "b"}
@@ -740,7 +738,7 @@ def test_customer_page_shows_the_computed_value(admin_user: Any, config: None, d
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert '<span class="ltr" id="value-actual">29,635</span> IRR' in page
     assert '<dd class="col-sm-7" id="value-lifecycle">Dormant</dd>' in page
-    assert "complaints and requests will count once interactions are recorded" in page
+    assert "and requests raise it; complaints of the last 12 months lower it." in page
     client.post("/i18n/setlang/", {"language": "fa", "next": "/"})
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert '<span class="ltr" id="value-actual">۲۹۶۳۵</span>' in page
