@@ -124,7 +124,11 @@ def main() -> None:
 
     def hand_count() -> int:
         with connection.cursor() as cursor:
-            cursor.execute(HAND_WRITTEN, [region_id, meeting_since, month_start, month_end])
+            # Times as the ORM stores them (on SQLite: naive UTC text), so the comparisons are the same.
+            adapt = connection.ops.adapt_datetimefield_value
+            cursor.execute(
+                HAND_WRITTEN, [region_id, adapt(meeting_since), adapt(month_start), adapt(month_end)]
+            )
             return int(cursor.fetchone()[0])
 
     navid_times, hand_times = [], []
