@@ -49,6 +49,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.customers.models import Customer
     from navid.interactions.demo import complaint_categories_ensure, interactions_generate
     from navid.interactions.models import Interaction
+    from navid.segments.models import CustomerValue
+    from navid.segments.value_services import values_recompute
 
     print("Preparing the database ...", flush=True)
     _migrate()
@@ -70,6 +72,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("Generating interactions ...", flush=True)
         made = interactions_generate(seed=args.seed, min_customer_id=start)
         print(f"  {made.interactions} interactions for {made.customers} customers in {made.seconds:.1f} s")
+    if generated or not CustomerValue.objects.exists():
+        # What the nightly job would compute, so that scores, value and lifecycle show from the first login.
+        print("Computing ranking, value and lifecycle ...", flush=True)
+        report = values_recompute()
+        print(f"  {report.customers} customers in {report.seconds:.1f} s")
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
