@@ -994,8 +994,13 @@ def values_recompute(*, now: dt.datetime | None = None) -> RecomputeReport:
             values, cuts = _compute(
                 facts, clock, config, rfm_cuts=None, models=(bg, gg), warnings=report.warnings
             )
-        with _phase(report, "write"), transaction.atomic(), connection.cursor() as cursor:
-            _write(cursor, values, clock.now, prune=True)
+        with _phase(report, "write"):
+            with transaction.atomic(), connection.cursor() as cursor:
+                _write(cursor, values, clock.now, prune=True)
+            if postgresql:
+                # Fresh statistics for the segments that filter on these figures.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(CustomerValue._meta.db_table)}")
     except Exception as error:
         run.finished_at = timezone.now()
         run.report = {**report.as_dict(), "error": str(error)}
