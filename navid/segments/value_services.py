@@ -371,7 +371,7 @@ def _load_holdings(
 
 
 def _fee_cases(sql: _Sql, fees: dict[str, FeeRule]) -> tuple[str, str, list[Any]]:
-    """The SQL of a day's fee income: a share of each amount, and a fixed sum per transaction, by kind."""
+    """The SQL of a transaction's fee income: a share of its amount, or a fixed sum, by kind."""
     kind = sql.column(Transaction, "kind")
     amount = "ABS(" + sql.real(sql.column(Transaction, "amount")) + ")"
     shares = [(k, rule.share_of_amount) for k, rule in sorted(fees.items()) if rule.share_of_amount]
@@ -399,31 +399,36 @@ def _load_transactions(
     share_sql, fixed_sql, fee_params = _fee_cases(sql, config.fee_income)
     amount = "ABS(" + sql.real(sql.column(t, "amount")) + ")"
     customer = sql.column(t, "customer")
-    where = f"{sql.column(t, 'occurred_at')} <= %s"
+    occurred = sql.column(t, "occurred_at")
+    where = f"{occurred} <= %s"
     where_params: list[Any] = [clock.now]
     if customer_id is not None:
         where += f" AND {customer} = %s"
         where_params.append(customer_id)
     today = clock.today
     year_start = today - DAYS_PER_YEAR  # days after this one are in the last 12 months
-    # Purchases are counted per day, as clv.summary_from_transactions counts them: the inner query makes one
-    # row per customer and day, the window marks the first day's amount (not a repeat purchase).
-    # Columns: customer, purchase days, first day, last day, repeat amount, transactions in 90 days and in
-    # the year, turnover of the year, of the recent and of the previous trend window, fee shares, fixed fees.
+    # Purchases are counted per day, as clv.summary_from_transactions counts them. The window runs over each
+    # customer's rows in time order (the (customer, occurred_at) index gives that order without sorting):
+    # a row opens a purchase day when its day differs from the row before, and the first day is not a
+    # repeat purchase. Columns: customer, purchase days, first day, last day, repeat amount, transactions
+    # in 90 days and in the year, turnover of the year, of the recent and of the previous trend window,
+    # fee shares, fixed fees.
     query = (
-        "SELECT customer_id, COUNT(*), MIN(day), MAX(day), SUM(amount) - MAX(first_amount),"  # noqa: S608
-        " SUM(CASE WHEN day > %s THEN n ELSE 0 END),"
-        " SUM(CASE WHEN day > %s THEN n ELSE 0 END),"
+        "SELECT customer_id, SUM(new_day), MIN(day), MAX(day),"  # noqa: S608 - names from the models; values are parameters
+        " SUM(CASE WHEN day > first_day THEN amount ELSE 0 END),"
+        " SUM(CASE WHEN day > %s THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN day > %s THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN day > %s THEN amount ELSE 0 END),"
         " SUM(CASE WHEN day > %s THEN amount ELSE 0 END),"
         " SUM(CASE WHEN day > %s AND day <= %s THEN amount ELSE 0 END),"
         " SUM(CASE WHEN day > %s THEN fee_share ELSE 0 END),"
         " SUM(CASE WHEN day > %s THEN fee_fixed ELSE 0 END)"
-        " FROM (SELECT customer_id, day, amount, n, fee_share, fee_fixed,"
-        " FIRST_VALUE(amount) OVER (PARTITION BY customer_id ORDER BY day) AS first_amount"
-        f" FROM (SELECT {customer} AS customer_id, {sql.time_day(sql.column(t, 'occurred_at'))} AS day,"
-        f" SUM({amount}) AS amount, CAST(COUNT(*) AS INTEGER) AS n, SUM({share_sql}) AS fee_share, SUM({fixed_sql}) AS fee_fixed"
-        f" FROM {sql.table(t)} WHERE {where} GROUP BY {customer}, day) AS per_day) AS days"
+        " FROM (SELECT customer_id, day, amount, fee_share, fee_fixed,"
+        " CASE WHEN day = LAG(day) OVER w THEN 0 ELSE 1 END AS new_day, FIRST_VALUE(day) OVER w AS first_day"
+        f" FROM (SELECT {customer} AS customer_id, {occurred} AS occurred_at, {sql.time_day(occurred)} AS day,"
+        f" {amount} AS amount, {share_sql} AS fee_share, {fixed_sql} AS fee_fixed"
+        f" FROM {sql.table(t)} WHERE {where}) AS movements"
+        " WINDOW w AS (PARTITION BY customer_id ORDER BY occurred_at)) AS marked"
         " GROUP BY customer_id"
     )
     params = [
@@ -989,8 +994,13 @@ def values_recompute(*, now: dt.datetime | None = None) -> RecomputeReport:
             values, cuts = _compute(
                 facts, clock, config, rfm_cuts=None, models=(bg, gg), warnings=report.warnings
             )
-        with _phase(report, "write"), transaction.atomic(), connection.cursor() as cursor:
-            _write(cursor, values, clock.now, prune=True)
+        with _phase(report, "write"):
+            with transaction.atomic(), connection.cursor() as cursor:
+                _write(cursor, values, clock.now, prune=True)
+            if postgresql:
+                # Fresh statistics for the segments that filter on these figures.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(CustomerValue._meta.db_table)}")
     except Exception as error:
         run.finished_at = timezone.now()
         run.report = {**report.as_dict(), "error": str(error)}

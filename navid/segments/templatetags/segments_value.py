@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -11,6 +12,12 @@ from navid.customers.models import Customer
 from navid.segments.models import CustomerValue, LoyaltySettings, ValueSettings
 
 register = template.Library()
+
+
+def _plain(number: Decimal) -> str:
+    """10.00 as "10", 7.50 as "7.5": no exponent, no trailing zeros."""
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @register.inclusion_tag("segments/_customer_value.html")
@@ -23,6 +30,6 @@ def customer_value(customer: Customer) -> dict[str, Any]:
         "alive_percent": None if value is None else round(100 * value.probability_alive),
         "currency": ValueSettings.load().reporting_currency,
         "loyalty": loyalty,
-        "tenure_years": loyalty.tenure_full_years.normalize(),
+        "tenure_years": _plain(loyalty.tenure_full_years),
         "with_interactions": apps.is_installed("navid.interactions"),
     }

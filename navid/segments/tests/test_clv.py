@@ -15,7 +15,9 @@ from navid.segments import clv
 from navid.segments.clv import BgNbdParams, GammaGammaParams
 
 # The repository checkout sits next to the workspace's shared data: <workspace>/<checkout>/navid/segments/tests.
-CDNOW_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "cdnow"
+# A copy of the files of the workspace's shared/data/cdnow (see data/SOURCE.md), so that the check runs from
+# any checkout.
+CDNOW_DIR = Path(__file__).resolve().parent / "data"
 
 # Fader, Hardie & Lee (2005) on the CDNOW 1/10 sample, and as printed by the lifetimes Quickstart.
 PUBLISHED_BG_NBD = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -29,8 +31,7 @@ def _cdnow_path(name: str) -> Path:
     path = CDNOW_DIR / name
     if not path.is_file():
         pytest.fail(
-            f"CDNOW reference data not found at {path.resolve()}; the checkout must sit next to "
-            "shared/data/cdnow (see shared/data/cdnow/SOURCE.md)",
+            f"CDNOW reference data not found at {path.resolve()} (see navid/segments/tests/data/SOURCE.md)",
             pytrace=False,
         )
     return path

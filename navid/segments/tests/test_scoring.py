@@ -738,7 +738,10 @@ def test_customer_page_shows_the_computed_value(admin_user: Any, config: None, d
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert '<span class="ltr" id="value-actual">29,635</span> IRR' in page
     assert '<dd class="col-sm-7" id="value-lifecycle">Dormant</dd>' in page
-    assert "and requests raise it; complaints of the last 12 months lower it." in page
+    assert (
+        "Length of relationship (full at 10 years) and requests raise it; complaints of the last 12 months lower it."
+        in page
+    )
     client.post("/i18n/setlang/", {"language": "fa", "next": "/"})
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert '<span class="ltr" id="value-actual">۲۹۶۳۵</span>' in page
