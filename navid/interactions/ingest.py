@@ -302,8 +302,10 @@ def _column(name: str) -> str:
 
 
 class InteractionWriter:
-    """Inserts clean interactions with one `executemany` a batch: an ORM bulk_create spends more time
-    building its SQL than the database spends storing the rows."""
+    """Inserts clean interactions a batch at a time: COPY on PostgreSQL, one `executemany` elsewhere.
+
+    An ORM bulk_create spends more time building its SQL than the database spends storing the rows.
+    """
 
     _FIELDS = ("customer", "created_at", "source", *INTERACTION_FIELDS)
 
@@ -312,7 +314,8 @@ class InteractionWriter:
         qn = connection.ops.quote_name
         columns = ", ".join(qn(_column(name)) for name in self._FIELDS)
         marks = ", ".join(["%s"] * len(self._FIELDS))
-        self.sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - model names
+        self.target = f"{qn(meta.db_table)} ({columns})"
+        self.sql = f"INSERT INTO {self.target} VALUES ({marks})"  # noqa: S608 - names from the model
         self.head = (connection.ops.adapt_datetimefield_value(created_at), source)
 
     def row(self, *, customer_id: int, clean: dict[str, Any]) -> tuple[Any, ...]:
@@ -335,7 +338,12 @@ class InteractionWriter:
             # In the order of the customer indexes: each index page is then visited once, not once a row.
             rows = sorted(rows, key=lambda row: row[0])
             with connection.cursor() as cursor:
-                cursor.executemany(self.sql, rows)
+                if connection.vendor == "postgresql":
+                    with cursor.cursor.copy(f"COPY {self.target} FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(self.sql, rows)
 
 
 class Ingester:
