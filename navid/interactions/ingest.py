@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.db import connection, models
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,7 +61,7 @@ class Batch:
     """Lines read up to `last_line`: the interactions to write and the lines rejected."""
 
     last_line: int
-    interactions: list[Interaction] = field(default_factory=list)
+    interactions: list[tuple[Any, ...]] = field(default_factory=list)  # rows for InteractionWriter
     errors: list[LineError] = field(default_factory=list)
     rejected: int = 0
 
@@ -233,18 +234,22 @@ class CustomerFinder:
         ids = {int(k["customer_id"]) for k in keys if "customer_id" in k}
         externals = {k["external_id"] for k in keys if "external_id" in k}
         nationals = {k["national_id"] for k in keys if "national_id" in k}
-        by_id = {pk: pk for pk in self.visible.filter(pk__in=ids).values_list("pk", flat=True)} if ids else {}
+        by_id = (
+            {pk: pk for pk in self.visible.filter(pk__in=ids).order_by().values_list("pk", flat=True)}
+            if ids
+            else {}
+        )
         if ids - by_id.keys():
             by_id.update(self._follow_merges(ids - by_id.keys()))
         by_key: dict[str, dict[Any, int]] = {
             "customer_id": by_id,
             "external_id": dict(
-                self.visible.filter(external_id__in=externals).values_list("external_id", "pk")
+                self.visible.filter(external_id__in=externals).order_by().values_list("external_id", "pk")
             )
             if externals
             else {},
             "national_id": dict(
-                self.visible.filter(national_id__in=nationals).values_list("national_id", "pk")
+                self.visible.filter(national_id__in=nationals).order_by().values_list("national_id", "pk")
             )
             if nationals
             else {},
@@ -289,6 +294,58 @@ def _customer_keys(values: dict[str, Any]) -> tuple[dict[str, str], dict[str, li
     return keys, errors
 
 
+def _column(name: str) -> str:
+    field = Interaction._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(name)
+    return field.column
+
+
+class InteractionWriter:
+    """Inserts clean interactions a batch at a time: COPY on PostgreSQL, one `executemany` elsewhere.
+
+    An ORM bulk_create spends more time building its SQL than the database spends storing the rows.
+    """
+
+    _FIELDS = ("customer", "created_at", "source", *INTERACTION_FIELDS)
+
+    def __init__(self, *, source: str, created_at: dt.datetime) -> None:
+        meta = Interaction._meta
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(_column(name)) for name in self._FIELDS)
+        marks = ", ".join(["%s"] * len(self._FIELDS))
+        self.target = f"{qn(meta.db_table)} ({columns})"
+        self.sql = f"INSERT INTO {self.target} VALUES ({marks})"  # noqa: S608 - names from the model
+        self.head = (connection.ops.adapt_datetimefield_value(created_at), source)
+
+    def row(self, *, customer_id: int, clean: dict[str, Any]) -> tuple[Any, ...]:
+        """The database values of one interaction, in the order of the insert."""
+        ops = connection.ops
+        values: list[Any] = [customer_id, *self.head]
+        for name in INTERACTION_FIELDS:
+            value = clean[name]
+            if name == "occurred_at":
+                value = ops.adapt_datetimefield_value(value)
+            elif name == "cost":
+                value = ops.adapt_decimalfield_value(value, 12, 2)
+            elif isinstance(value, models.Model):
+                value = value.pk
+            values.append(value)
+        return tuple(values)
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            # In the order of the customer indexes: each index page is then visited once, not once a row.
+            rows = sorted(rows, key=lambda row: row[0])
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    with cursor.cursor.copy(f"COPY {self.target} FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(self.sql, rows)
+
+
 class Ingester:
     """Reads one job's file into batches of interactions to write and lines rejected."""
 
@@ -298,6 +355,7 @@ class Ingester:
         self.refs = InteractionReferences()
         self.finder = CustomerFinder(job.actor)
         self.feed = open_feed(Path(job.stored_path), job.format)
+        self.writer = InteractionWriter(source=job.source, created_at=self.now)
 
     def read_fraction(self) -> float:
         return self.feed.read_fraction()
@@ -329,7 +387,7 @@ class Ingester:
                 batch.errors.append(LineError(number, name, reason))
 
     def _resolve(self, batch: Batch, pending: list[tuple[int, dict[str, Any]]]) -> None:
-        """Validate the lines, find their customers, and turn the good ones into unsaved interactions."""
+        """Validate the lines, find their customers, and turn the good ones into rows to insert."""
         checked: list[tuple[int, dict[str, str], dict[str, Any]]] = []
         for number, raw in pending:
             values = dict(raw)
@@ -344,7 +402,6 @@ class Ingester:
                 continue
             checked.append((number, keys, clean))
         found = self.finder.find([keys for _n, keys, _c in checked])
-        source = self.job.source
         for (number, keys, clean), targets in zip(checked, found, strict=True):
             missing = [name for name in keys if name not in targets]
             if missing:
@@ -364,7 +421,5 @@ class Ingester:
                     },
                 )
                 continue
-            batch.interactions.append(
-                Interaction(customer_id=ids[0], source=source, created_at=self.now, **clean)
-            )
+            batch.interactions.append(self.writer.row(customer_id=ids[0], clean=clean))
         batch.errors.sort(key=lambda e: e.line)

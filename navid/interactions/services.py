@@ -120,7 +120,7 @@ def interaction_ingest_job_run(*, job_id: int) -> InteractionIngestJob:
                 current = InteractionIngestJob.objects.select_for_update().get(pk=job.pk)
                 if current.state != InteractionIngestJob.State.RUNNING or current.rows_done != checkpoint:
                     return current
-                Interaction.objects.bulk_create(batch.interactions, batch_size=1000)
+                ingester.writer.write(batch.interactions)
                 current.rows_done = checkpoint = batch.last_line
                 fraction = ingester.read_fraction()
                 current.rows_total = max(batch.last_line, int(batch.last_line / fraction) if fraction else 0)

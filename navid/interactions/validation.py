@@ -136,12 +136,12 @@ class InteractionReferences:
 _CHOICE_CACHE: dict[tuple[str, str], dict[str, str]] = {}
 
 
-def _clean_choice(name: str, value: Any) -> str:
-    """A choice by its value or by its label in the current language; "" when not given."""
+def _clean_choice(name: str, value: Any, language: str) -> str:
+    """A choice by its value or by its label in the given language; "" when not given."""
     text = str(value).strip() if value is not None else ""
     if not text:
         return ""
-    key = (name, get_language() or "")
+    key = (name, language)
     if key not in _CHOICE_CACHE:
         choices = CHOICE_FIELDS[name]
         lookup = {search_key(str(label)): str(v) for v, label in choices.choices}
@@ -257,10 +257,10 @@ def _clean_notes(value: Any) -> str:
     return "\n".join(lines).strip()
 
 
-def _clean_field(name: str, raw: Any, refs: InteractionReferences, now: dt.datetime) -> Any:
+def _clean_field(name: str, raw: Any, refs: InteractionReferences, now: dt.datetime, language: str) -> Any:
     """One field's normalised value; raise ValueError with the reason."""
     if name in CHOICE_FIELDS:
-        return _clean_choice(name, raw)
+        return _clean_choice(name, raw, language)
     if name == "occurred_at":
         if raw is None or raw == "":
             raise ValueError(_("is required"))
@@ -298,6 +298,7 @@ def clean_interaction_values(
     instances, the time in UTC, channel and direction filled from the kind where it implies them.
     """
     now = now or timezone.now()
+    language = get_language() or ""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
     for name, raw in values.items():
@@ -309,13 +310,13 @@ def clean_interaction_values(
             errors.setdefault(name, []).append(_("is longer than %(limit)s characters") % {"limit": limit})
             continue
         try:
-            out[name] = _clean_field(name, raw, refs, now)
+            out[name] = _clean_field(name, raw, refs, now, language)
         except ValueError as exc:
             errors.setdefault(name, []).append(str(exc))
     for name in INTERACTION_FIELDS:
         if name not in out and name not in errors:
             try:
-                out[name] = _clean_field(name, None, refs, now)
+                out[name] = _clean_field(name, None, refs, now, language)
             except ValueError as exc:
                 errors.setdefault(name, []).append(str(exc))
 
