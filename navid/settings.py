@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "navid.customers",
     "navid.interactions",
     "navid.segments",
+    "navid.offers",
+    "navid.channels",
+    "navid.campaigns",
 ]
 
 MIDDLEWARE = [

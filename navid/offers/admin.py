@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from navid.offers.models import Offer
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    list_display = ("name", "product_type", "valid_from", "valid_until", "value_to_bank", "is_active")
+    list_filter = ("is_active", "product_type")
+    search_fields = ("name",)
