@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Where customers reach Navid's public pages (tracking pixel, links, unsubscribe, RSVP, surveys): the address
+# written into messages, so it must be the one customers can open, not 127.0.0.1 in production.
+NAVID_PUBLIC_URL = os.environ.get("NAVID_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = _env_bool("NAVID_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

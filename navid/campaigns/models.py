@@ -316,3 +316,27 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.idempotency_key
+
+
+class Suppression(models.Model):
+    """An address no campaign may use again: a hard bounce, an invalid number, a complaint (bank-wide)."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", _("Hard bounce")
+        INVALID_NUMBER = "invalid_number", _("Invalid number")
+        RETURNED_MAIL = "returned_mail", _("Letter returned")
+        COMPLAINT = "complaint", _("Spam complaint")
+
+    channel = models.CharField(_("channel"), max_length=8, choices=CampaignChannel.choices)
+    address = models.CharField(_("address"), max_length=500)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+        constraints = [models.UniqueConstraint(fields=["channel", "address"], name="suppression_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.address}"
