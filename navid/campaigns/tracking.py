@@ -43,7 +43,7 @@ _OPEN_AS = {
 _INTERACTION_OF: dict[str, tuple[str, str, str] | None] = {
     ResponseKind.OPENED: None,
     ResponseKind.CLICKED: (InteractionKind.WEB_VISIT, InteractionChannel.WEB, Outcome.INTERESTED),
-    ResponseKind.UNSUBSCRIBED: (InteractionKind.REQUEST, InteractionChannel.WEB, Outcome.RESOLVED),
+    ResponseKind.UNSUBSCRIBED: (InteractionKind.REQUEST, InteractionChannel.WEB, Outcome.NOT_INTERESTED),
     ResponseKind.RSVP_YES: (InteractionKind.WEB_VISIT, InteractionChannel.WEB, Outcome.INTERESTED),
     ResponseKind.RSVP_NO: (InteractionKind.WEB_VISIT, InteractionChannel.WEB, Outcome.NOT_INTERESTED),
 }

@@ -126,7 +126,7 @@ def test_unsubscribe_withdraws_marketing_consent_on_the_message_channel_with_its
         [True, False],
     )
     assert _interactions(message) == [
-        ("request", "web", "inbound", "resolved", message.campaign_id, "campaign:unsubscribed")
+        ("request", "web", "inbound", "not_interested", message.campaign_id, "campaign:unsubscribed")
     ]
 
 
