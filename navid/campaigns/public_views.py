@@ -9,6 +9,7 @@ status 400 or 404, never an error 500.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -31,6 +34,7 @@ from navid.customers.models import Channel
 # A transparent GIF of 1 x 1 pixel (42 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 ONE_CLICK_BODY = "One-Click"
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def _finish(response: HttpResponse, language: str | None = None) -> HttpResponse:
@@ -40,6 +44,11 @@ def _finish(response: HttpResponse, language: str | None = None) -> HttpResponse
     if language:
         response["Content-Language"] = language
     return response
+
+
+def _color(value: str, default: str) -> str:
+    """A brand colour for the page's style sheet: only "#rrggbb" gets in."""
+    return value if _COLOR.fullmatch(value or "") else default
 
 
 def _language(message: OutboxMessage | None) -> str:
@@ -59,20 +68,25 @@ def _page(
 ) -> HttpResponse:
     language = _language(message)
     brand = message.campaign.brand if message is not None else None
+    colors = {
+        "primary": _color(brand.primary_color if brand else "", "#0b5394"),
+        "accent": _color(brand.accent_color if brand else "", "#f1c232"),
+    }
     with translation.override(language):
         response = render(
             request,
             template,
-            {"brand": brand, "is_rtl": translation.get_language_bidi(), **context},
+            {"brand": brand, "colors": colors, "is_rtl": translation.get_language_bidi(), **context},
             status=status,
         )
     return _finish(response, language)
 
 
 def _problem(
-    request: HttpRequest, *, status: int, text: str, message: OutboxMessage | None = None
+    request: HttpRequest, *, status: int, text: str | Promise, message: OutboxMessage | None = None
 ) -> HttpResponse:
-    with translation.override(_language(message)):
+    with translation.override(_language(message)):  # a lazy text is written in the customer's language
+        text = str(text)
         title = {
             400: _("This link cannot be used"),
             404: _("This link is not valid"),
@@ -99,7 +113,9 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     return _problem(
         request,
         status=404,
-        text=_("The link may be incomplete or changed. Open it again from the message you received."),
+        text=gettext_lazy(
+            "The link may be incomplete or changed. Open it again from the message you received."
+        ),
     )
 
 
@@ -145,7 +161,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         one_click = request.POST.get("List-Unsubscribe") == ONE_CLICK_BODY
         if not one_click and request.POST.get("confirm") != "yes":
             return _problem(
-                request, status=400, text=_("The request did not say what to do."), message=message
+                request, status=400, text=gettext_lazy("The request did not say what to do."), message=message
             )
         tracking.message_unsubscribe(message_id=message.pk)
         if one_click:
@@ -167,14 +183,16 @@ def rsvp(request: HttpRequest, token: str) -> HttpResponse:
         return _not_found(request)
     event = getattr(message.campaign, "event", None)
     if event is None:
-        return _problem(request, status=404, text=_("This invitation is no longer valid."), message=message)
+        return _problem(
+            request, status=404, text=gettext_lazy("This invitation is no longer valid."), message=message
+        )
     invitation = Invitation.objects.filter(event=event, customer_id=message.customer_id).first()
     problem = ""
     status = 200
     if request.method == "POST":
         answer = request.POST.get("answer")
         if answer not in {Rsvp.YES, Rsvp.NO}:
-            return _problem(request, status=400, text=_("Choose yes or no."), message=message)
+            return _problem(request, status=400, text=gettext_lazy("Choose yes or no."), message=message)
         try:
             with translation.override(_language(message)):
                 invitation = tracking.message_rsvp(message_id=message.pk, attending=answer == Rsvp.YES)

@@ -110,6 +110,13 @@ def test_unsubscribe_asks_first_and_a_get_changes_nothing(public: Client) -> Non
     assert not Consent.objects.exists()
 
 
+@pytest.mark.parametrize(("color", "shown"), [("#123456", "#123456"), ("red;}x", "#0b5394")])
+def test_the_page_wears_the_brands_colour_and_nothing_else(public: Client, color: str, shown: str) -> None:
+    message = message_make(campaign=CampaignFactory(brand=BrandFactory(primary_color=color)))
+    body = public.get(_path(message, "unsubscribe")).content.decode()
+    assert f".public-band {{ background: {shown}; color: #fff; }}" in body
+
+
 def test_one_click_unsubscribe_works_without_cookies_or_csrf_token(public: Client) -> None:
     message = message_make()
     response = public.post(
