@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
 from navid.accounts.models import AuditEntry
@@ -192,3 +195,53 @@ def test_answers_close_when_the_event_starts() -> None:
     with pytest.raises(Conflict):
         tracking.message_rsvp(message_id=message.pk, attending=True)
     assert not Invitation.objects.exists()
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"
+)
+
+
+def _at_once(*calls: Callable[[], object]) -> list[BaseException | None]:
+    """Run the calls in threads that start together; each returns None or the exception it raised."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[BaseException | None] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            call()
+        except BaseException as exc:  # reported to the test, which asserts on it
+            outcomes[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_opens_arriving_together_are_counted_once() -> None:
+    message = message_make()
+    outcomes = _at_once(*[lambda: tracking.message_open_record(message_id=message.pk)] * 4)
+    assert outcomes == [None] * 4
+    assert MessageResponse.objects.filter(message=message).count() == 1
+    assert Interaction.objects.filter(customer_id=message.customer_id).count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_guests_answering_yes_together_for_the_last_seat_get_one_seat() -> None:
+    first = _event_message(capacity=1)
+    second = message_make(campaign=first.campaign, channel="event")
+    outcomes = _at_once(
+        lambda: tracking.message_rsvp(message_id=first.pk, attending=True),
+        lambda: tracking.message_rsvp(message_id=second.pk, attending=True),
+    )
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["Conflict", "NoneType"]
+    assert Invitation.objects.filter(rsvp=Rsvp.YES).count() == 1
