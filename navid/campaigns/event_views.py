@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from navid.campaigns import events
-from navid.campaigns.models import Campaign, Event, Invitation
+from navid.campaigns.models import Campaign, CampaignChannel, Event, Invitation, State
 from navid.core.errors import Conflict, PermissionDenied, ValidationFailed
 
 PAGE_SIZE = 50
@@ -54,7 +54,17 @@ def _event(pk: int) -> Event:
 @permission_required("campaigns.view_event", raise_exception=True)
 def event_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(Event.objects.select_related("campaign"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "campaigns/events/list.html", {"page": page, "active": "events"})
+    # Event campaigns still waiting for their event, so the planner can create it from here.
+    waiting = (
+        Campaign.objects.filter(channel_plans__channel=CampaignChannel.EVENT, event__isnull=True)
+        .exclude(state__in=[State.COMPLETED, State.STOPPED, State.REJECTED])
+        .order_by("-id")[:PAGE_SIZE]
+        if request.user.has_perm("campaigns.add_event")
+        else []
+    )
+    return render(
+        request, "campaigns/events/list.html", {"page": page, "waiting": waiting, "active": "events"}
+    )
 
 
 @login_required
@@ -108,6 +118,7 @@ def _back(request: HttpRequest, event: Event) -> HttpResponse:
 
 
 @login_required
+@permission_required(events.CHECK_IN_PERMISSION, raise_exception=True)
 @require_POST
 def guest_check_in(request: HttpRequest, pk: int) -> HttpResponse:
     """Check in the guest chosen in the list (`invitation`) or whose QR code was scanned (`code`)."""
@@ -135,6 +146,7 @@ def guest_check_in(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@permission_required(events.CHECK_IN_PERMISSION, raise_exception=True)
 @require_POST
 def event_no_shows(request: HttpRequest, pk: int) -> HttpResponse:
     event = _event(pk)

@@ -216,3 +216,41 @@ def test_the_door_page_is_closed_to_staff_without_the_permissions(campaign: Camp
     assert client.get(f"/campaigns/events/{event.pk}/").status_code == 200
     assert client.post(f"/campaigns/events/{event.pk}/check-in/", {"invitation": guest.pk}).status_code == 403
     assert Invitation.objects.get(pk=guest.pk).attendance == "unknown"
+
+
+def test_a_planner_creates_the_event_from_the_list_of_event_campaigns_waiting_for_one(
+    campaign: Campaign,
+) -> None:
+    treated = CustomerFactory()
+    decisions_make(campaign=campaign, groups={treated: Group.TREATMENT})
+    client = Client()
+    client.force_login(_staff("view_event", "add_event"))
+
+    listing = client.get("/campaigns/events/")
+    assert f'href="/campaigns/events/new/{campaign.pk}/"' in listing.content.decode()
+    form = client.get(f"/campaigns/events/new/{campaign.pk}/").content.decode()
+    assert '<input type="datetime-local" name="starts_at"' in form
+
+    refused = client.post(
+        f"/campaigns/events/new/{campaign.pk}/",
+        {
+            "title": "Investor evening",
+            "place": "Tehran",
+            "starts_at": "2026-12-01T18:00",
+            "ends_at": "2026-12-01T17:00",
+        },
+    )
+    assert refused.status_code == 200
+    assert "The event must end after it starts." in refused.content.decode()
+    created = client.post(
+        f"/campaigns/events/new/{campaign.pk}/",
+        {"title": "Investor evening", "place": "Tehran", "starts_at": "2026-12-01T18:00", "capacity": "40"},
+    )
+    event = Event.objects.get(campaign=campaign)
+    assert created["Location"] == f"/campaigns/events/{event.pk}/"
+    assert (timezone.localtime(event.starts_at).strftime("%Y-%m-%d %H:%M"), event.capacity) == (
+        "2026-12-01 18:00",
+        40,
+    )
+    assert list(Invitation.objects.values_list("customer_id", flat=True)) == [treated.pk]
+    assert f"/campaigns/events/new/{campaign.pk}/" not in client.get("/campaigns/events/").content.decode()
