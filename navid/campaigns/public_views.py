@@ -125,7 +125,10 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     message = _message(token, "open")
     if message is None:
         return _not_found(request)
-    tracking.message_open_record(message_id=message.pk)
+    try:
+        tracking.message_open_record(message_id=message.pk)
+    except NotFound:
+        return _not_found(request)
     return _finish(HttpResponse(PIXEL, content_type="image/gif"))
 
 
@@ -140,6 +143,8 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
             destination = tracking.message_click_record(
                 message_id=message.pk, target=request.GET.get("u", "")
             )
+    except NotFound:
+        return _not_found(request)
     except ValidationFailed as exc:
         reason = " ".join(str(reason) for reasons in exc.errors.values() for reason in reasons)
         return _problem(request, status=400, text=reason, message=message)
@@ -163,7 +168,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             return _problem(
                 request, status=400, text=gettext_lazy("The request did not say what to do."), message=message
             )
-        tracking.message_unsubscribe(message_id=message.pk)
+        try:
+            tracking.message_unsubscribe(message_id=message.pk)
+        except NotFound:
+            return _not_found(request)
         if one_click:
             return _finish(HttpResponse(b"", content_type="text/plain", status=200), _language(message))
         with translation.override(_language(message)):

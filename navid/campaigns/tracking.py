@@ -164,7 +164,9 @@ def consent_channel(*, message: OutboxMessage) -> str:
 def message_unsubscribe(*, message_id: int) -> Consent:
     """Withdraw the customer's marketing consent on the message's channel (audited as from the unsubscribe link)."""
     message = _message(message_id)
-    customer = Customer.objects.get(pk=message.customer_id)
+    customer = Customer.objects.filter(pk=message.customer_id).first()
+    if customer is None:
+        raise NotFound(_("This link belongs to a message that no longer exists."))
     channel = consent_channel(message=message)
     consent = Consent.objects.filter(
         customer=customer, channel=channel, purpose=ConsentPurpose.MARKETING

@@ -14,7 +14,7 @@ from navid.campaigns.public_views import PIXEL
 from navid.campaigns.tests.factories import BrandFactory, CampaignFactory, MessageTemplateFactory
 from navid.campaigns.tests.responses_helpers import fast_passwords, message_make
 from navid.campaigns.tokens import message_token
-from navid.customers.models import Consent
+from navid.customers.models import Consent, Customer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("navid.campaigns.tests.urls_responses")]
 __all__ = ["fast_passwords"]
@@ -67,6 +67,17 @@ def test_a_token_of_a_message_that_no_longer_exists_gets_404(public: Client) -> 
     response = public.get(path)
     assert response.status_code == 404
     assert "This link is not valid" in response.content.decode()
+
+
+def test_an_unsubscribe_for_a_customer_who_is_gone_gets_404(public: Client) -> None:
+    message = message_make()
+    path = _path(message, "unsubscribe")
+    Customer.objects.filter(pk=message.customer_id)._raw_delete(Customer.objects.db)  # as a raw purge would
+    response = public.post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 404
+    assert not Consent.objects.exists()
 
 
 def test_a_click_redirects_to_the_campaigns_link_without_leaking_the_token(public: Client) -> None:
