@@ -340,3 +340,137 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.address}"
+
+
+# --- Responses, events and attribution (navid/campaigns/tracking.py, events.py, attribution.py) ---
+
+
+class ResponseKind(models.TextChoices):
+    """What a customer did with a message; each happens at most once per message."""
+
+    OPENED = "opened", _("Opened")
+    CLICKED = "clicked", _("Clicked a link")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    RSVP_YES = "rsvp_yes", _("Will attend")
+    RSVP_NO = "rsvp_no", _("Will not attend")
+
+
+class MessageResponse(models.Model):
+    """One response to one outbox message; the unique key keeps a second open or click from counting twice."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="responses")
+    kind = models.CharField(_("response"), max_length=12, choices=ResponseKind.choices)
+    occurred_at = models.DateTimeField(_("time"))
+    # The interaction written for it (interactions.Interaction), kept as a plain id like Interaction.campaign_id.
+    interaction_id = models.BigIntegerField(null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("message response")
+        verbose_name_plural = _("message responses")
+        constraints = [models.UniqueConstraint(fields=["message", "kind"], name="message_response_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}:{self.kind}"
+
+
+class Event(TimeStampedModel):
+    """The event an event campaign invites its treatment customers to: where, when, and how many seats."""
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="event", verbose_name=_("campaign")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    place = models.CharField(_("place"), max_length=300)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    capacity = models.PositiveIntegerField(
+        _("seats"), null=True, blank=True, help_text=_("Empty means no limit.")
+    )
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-starts_at"]
+        permissions = [("check_in_guests", _("Can check guests in at events and mark no-shows"))]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Rsvp(models.TextChoices):
+    PENDING = "pending", _("No answer yet")
+    YES = "yes", _("Will attend")
+    NO = "no", _("Will not attend")
+
+
+class Attendance(models.TextChoices):
+    UNKNOWN = "unknown", _("Not checked in")
+    ATTENDED = "attended", _("Attended")
+    NO_SHOW = "no_show", _("Did not come")
+
+
+class Invitation(models.Model):
+    """One invited customer of an event: the answer to the invitation and whether they came."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    rsvp = models.CharField(_("answer"), max_length=8, choices=Rsvp.choices, default=Rsvp.PENDING)
+    rsvp_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    attendance = models.CharField(
+        _("attendance"), max_length=8, choices=Attendance.choices, default=Attendance.UNKNOWN
+    )
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked in by"),
+        db_index=False,
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [models.UniqueConstraint(fields=["event", "customer"], name="invitation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.customer_id}"
+
+
+class CampaignOutcome(models.Model):
+    """A customer of the campaign's treatment or control group who responded or converted within the window.
+
+    Rewritten as a whole by `attribution.attribution_recompute` (one INSERT ... SELECT), never edited.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="outcomes", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    group = models.CharField(_("group"), max_length=10, choices=Group.choices)
+    responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    converted_on = models.DateField(_("converted on"), null=True, blank=True)
+    product_type = models.ForeignKey(
+        ProductType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product opened"),
+        db_index=False,
+    )
+
+    class Meta:
+        verbose_name = _("campaign outcome")
+        verbose_name_plural = _("campaign outcomes")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "customer"], name="campaign_outcome_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.customer_id}:{self.group}"
