@@ -16,6 +16,8 @@ urlpatterns = [
     path("interactions/", include("navid.interactions.urls")),
     path("segments/", include("navid.segments.urls")),
     path("accounts/", include("navid.accounts.urls")),
+    path("campaigns/events/", include("navid.campaigns.event_urls")),
+    path("r/", include("navid.campaigns.public_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -17,7 +17,6 @@ from tests.conftest import browser_test
 pytestmark = [
     *browser_test,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("navid.campaigns.tests.urls_responses"),
 ]
 __all__ = ["fast_passwords"]
 

@@ -18,7 +18,7 @@ from navid.core.errors import Conflict, PermissionDenied, ValidationFailed
 from navid.customers.tests.factories import CustomerFactory
 from navid.interactions.models import Interaction
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("navid.campaigns.tests.urls_responses")]
+pytestmark = pytest.mark.django_db
 __all__ = ["fast_passwords"]
 
 

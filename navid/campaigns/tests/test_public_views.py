@@ -16,7 +16,7 @@ from navid.campaigns.tests.responses_helpers import fast_passwords, message_make
 from navid.campaigns.tokens import message_token
 from navid.customers.models import Consent, Customer
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("navid.campaigns.tests.urls_responses")]
+pytestmark = pytest.mark.django_db
 __all__ = ["fast_passwords"]
 
 
