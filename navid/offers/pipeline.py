@@ -52,6 +52,11 @@ def pipeline_fit(
     classes = set(np.unique(labels).tolist())
     if classes != {0, 1}:
         raise ValueError(f"labels must hold both 0 and 1, got {sorted(classes)}")
+    empty = np.isnan(features).all(axis=0) if len(features) else np.zeros(features.shape[1], dtype=bool)
+    if empty.any():
+        # A column with no value at all (nobody's age known) cannot be binned; as a constant it is never split on,
+        # so whatever it holds when scoring is ignored.
+        features = np.where(empty, 0.0, features)
     model = pipeline_build(categorical=categorical, seed=seed)
     # Early stopping needs both classes in its validation share; small tables train on everything.
     if min(int(labels.sum()), int(len(labels) - labels.sum())) < 20:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -44,7 +44,7 @@ def _clean_offer(values: dict[str, Any]) -> dict[str, Any]:
         value = Decimal(str(values.get("value_to_bank") if values.get("value_to_bank") is not None else "0"))
         if not value.is_finite() or value < 0 or value >= Decimal("1e16"):
             raise InvalidOperation
-        clean["value_to_bank"] = value.quantize(Decimal("0.01"))
+        clean["value_to_bank"] = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except InvalidOperation:
         errors["value_to_bank"] = [_("Enter an amount of 0 or more.")]
     for key in ("valid_from", "valid_until"):

@@ -41,14 +41,31 @@ def test_noise_gives_an_auc_near_one_half() -> None:
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(2000, 3)), (rng.random(2000) < 0.3).astype(int)
     model = pipeline_fit(features=x[:1000], labels=y[:1000], seed=0)
-    assert abs(pipeline_evaluate(labels=y[1000:], scores=pipeline_score(model=model, features=x[1000:])).auc - 0.5) < 0.06
+    assert (
+        abs(
+            pipeline_evaluate(labels=y[1000:], scores=pipeline_score(model=model, features=x[1000:])).auc
+            - 0.5
+        )
+        < 0.06
+    )
 
 
 def test_lift_by_decile_exact() -> None:
     labels = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     scores = np.arange(20, 0, -1, dtype=float)
     # 3 positives in 20 rows: rate 0.15; first decile (2 rows) 1.0, sixth decile (rows 10-11) 0.5.
-    assert lift_by_decile(labels=labels, scores=scores) == [6.6667, 0.0, 0.0, 0.0, 0.0, 3.3333, 0.0, 0.0, 0.0, 0.0]
+    assert lift_by_decile(labels=labels, scores=scores) == [
+        6.6667,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        3.3333,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ]
 
 
 def test_bad_tables_are_refused() -> None:
@@ -70,7 +87,9 @@ def test_the_benchmark_sample_reads_and_learns() -> None:
     )
     assert len(folds) == 3
     assert np.mean(folds) > 0.7
-    assert 0.5 < time_split_auc(features=table.features, labels=table.labels, categorical=table.categorical) < 1
+    assert (
+        0.5 < time_split_auc(features=table.features, labels=table.labels, categorical=table.categorical) < 1
+    )
 
 
 def test_a_file_without_the_columns_is_refused(tmp_path: Path) -> None:
@@ -78,3 +97,15 @@ def test_a_file_without_the_columns_is_refused(tmp_path: Path) -> None:
     path.write_text('"age";"y"\n30;"no"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="missing columns job"):
         bank_marketing_load(path)
+
+
+def test_a_column_without_any_value_is_ignored() -> None:
+    x, y = _signal(600, seed=2)
+    x[:, 4] = np.nan
+    model = pipeline_fit(features=x, labels=y, seed=0)
+    with_values = x.copy()
+    with_values[:, 4] = 1.0
+    assert (
+        pipeline_score(model=model, features=x).tolist()
+        == pipeline_score(model=model, features=with_values).tolist()
+    )
