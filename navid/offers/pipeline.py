@@ -8,17 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 DECILES = 10
 # OpenMP threads of the trees: on a machine whose cores are shared, more threads spin against each other and a fit
 # gets several times slower; one thread per fit is the predictable choice. A dedicated trainer may pass more.
 THREADS = 1
+_controller: ThreadpoolController | None = None
+
+
+def _threads(limit: int) -> Any:
+    """A context limiting the native thread pools; the libraries are looked up once (that takes milliseconds)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=limit)
 
 
 def pipeline_build(*, categorical: Sequence[int] = (), seed: int = 0) -> HistGradientBoostingClassifier:
@@ -61,7 +71,7 @@ def pipeline_fit(
     # Early stopping needs both classes in its validation share; small tables train on everything.
     if min(int(labels.sum()), int(len(labels) - labels.sum())) < 20:
         model.set_params(early_stopping=False, max_iter=100)
-    with threadpool_limits(limits=threads):
+    with _threads(threads):
         model.fit(features, labels)
     return model
 
@@ -70,7 +80,7 @@ def pipeline_score(*, model: HistGradientBoostingClassifier, features: np.ndarra
     """The probability of the positive class for each row."""
     if len(features) == 0:
         return np.zeros(0)
-    with threadpool_limits(limits=THREADS):
+    with _threads(THREADS):
         return np.asarray(model.predict_proba(features)[:, 1], dtype=float)
 
 
