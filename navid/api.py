@@ -13,6 +13,7 @@ from navid.accounts.services import api_key_authenticate
 from navid.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from navid.customers.api import router as customers_router
 from navid.interactions.api import router as interactions_router
+from navid.offers.api import router as offers_router
 from navid.segments.api import router as segments_router
 
 
@@ -41,6 +42,7 @@ api = NinjaAPI(
 api.add_router("/", customers_router)
 api.add_router("/", interactions_router)
 api.add_router("/", segments_router)
+api.add_router("/", offers_router)
 
 
 @api.exception_handler(ValidationFailed)

@@ -155,6 +155,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navid.segments.tasks.recompute_values",
         "schedule": crontab(hour=2, minute=0),
     },
+    "offers-cross-product-matrix": {
+        "task": "navid.offers.tasks.recompute_cross_product_matrix",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "offers-retrain-propensity-models": {
+        "task": "navid.offers.tasks.retrain_propensity_models",
+        "schedule": crontab(hour=3, minute=30, day_of_week=0),
+    },
 }
 
 # Where customers reach Navid's public pages (tracking pixel, links, unsubscribe, RSVP, surveys): the address

@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/", include("navid.customers.urls")),
     path("interactions/", include("navid.interactions.urls")),
     path("segments/", include("navid.segments.urls")),
+    path("offers/", include("navid.offers.urls")),
     path("accounts/", include("navid.accounts.urls")),
     path("campaigns/events/", include("navid.campaigns.event_urls")),
     path("r/", include("navid.campaigns.public_urls")),

@@ -87,6 +87,20 @@ _LISTS = tuple(
 _READ_INTERACTIONS = ("interactions.view_interaction",)
 _LOG_INTERACTIONS = ("interactions.view_interaction", "interactions.add_interaction")
 _INGEST_INTERACTIONS = "interactions.ingest_interactions"
+# Offers (R7.1): analysts and administrators keep the catalogue, rules and matrices and retrain the models;
+# those who sell read the offers and each customer's next best offers.
+_OFFERS_READ = ("offers.view_offer", "offers.view_next_best_offers")
+_OFFERS_EDIT = (
+    *_OFFERS_READ,
+    *(f"offers.{verb}_offer" for verb in ("add", "change", "delete")),
+    "offers.view_productrule",
+    "offers.change_productrule",
+    "offers.view_productsegmenttarget",
+    "offers.edit_product_segment_matrix",
+    "offers.view_crossproductstat",
+    "offers.view_propensitymodel",
+    "offers.train_propensity_models",
+)
 
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
@@ -98,6 +112,10 @@ ROLES: dict[Role, RoleSpec] = {
             *_SEGMENTS_VIEW,
             "customers.export_customers",
             "accounts.view_auditentry",
+            *_OFFERS_READ,
+            "offers.view_productsegmenttarget",
+            "offers.view_crossproductstat",
+            "offers.view_propensitymodel",
         ),
     ),
     Role.MARKETING_ANALYST: RoleSpec(
@@ -111,12 +129,13 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.export_customers",
             "customers.import_customers",
             _INGEST_INTERACTIONS,
+            *_OFFERS_EDIT,
         ),
     ),
     Role.CAMPAIGN_MANAGER: RoleSpec(
         _("Campaign manager"),
         Scope.ALL,
-        (*_VIEW, *_READ_INTERACTIONS, *_SEGMENTS_VIEW, "segments.snapshot_segment"),
+        (*_VIEW, *_READ_INTERACTIONS, *_SEGMENTS_VIEW, "segments.snapshot_segment", *_OFFERS_READ),
         masks_national_id=True,
     ),
     Role.SEGMENT_MANAGER: RoleSpec(
@@ -136,10 +155,12 @@ ROLES: dict[Role, RoleSpec] = {
     Role.AGENT: RoleSpec(
         _("Contact-centre agent"),
         Scope.ALL,
-        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent"),
+        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent", *_OFFERS_READ),
         masks_national_id=True,
     ),
-    Role.BRANCH_OFFICER: RoleSpec(_("Branch officer"), Scope.BRANCH, (*_VIEW, *_EDIT, *_LOG_INTERACTIONS)),
+    Role.BRANCH_OFFICER: RoleSpec(
+        _("Branch officer"), Scope.BRANCH, (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ)
+    ),
     Role.RELATIONSHIP_MANAGER: RoleSpec(
         _("Relationship manager"),
         Scope.PORTFOLIO,
@@ -149,6 +170,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.add_customer",
             "customers.change_customer",
             "customers.manage_consent",
+            *_OFFERS_READ,
         ),
     ),
     Role.ADMINISTRATOR: RoleSpec(
@@ -167,6 +189,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.export_customers",
             "accounts.view_auditentry",
             "accounts.add_apikey",
+            *_OFFERS_EDIT,
         ),
     ),
 }

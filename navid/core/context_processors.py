@@ -18,6 +18,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("customers:list"), "label": _("Customers"), "key": "customers"})
         if user.has_perm("segments.view_segment"):
             items.append({"url": reverse("segments:list"), "label": _("Segments"), "key": "segments"})
+        if user.has_perm("offers.view_offer"):
+            items.append({"url": reverse("offers:catalogue"), "label": _("Offers"), "key": "offers"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):
