@@ -49,6 +49,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.customers.models import Customer
     from navid.interactions.demo import complaint_categories_ensure, interactions_generate
     from navid.interactions.models import Interaction
+    from navid.offers.demo import offers_demo_seed
+    from navid.offers.models import Offer
     from navid.segments.models import CustomerValue
     from navid.segments.value_services import values_recompute
 
@@ -77,6 +79,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("Computing ranking, value and lifecycle ...", flush=True)
         report = values_recompute()
         print(f"  {report.customers} customers in {report.seconds:.1f} s")
+    if generated or not Offer.objects.exists():
+        print("Offers, cross-product matrix and propensity models ...", flush=True)
+        seeded = offers_demo_seed()
+        print(f"  {seeded.offers} offers, {seeded.pairs} pairs, {seeded.models} models in {seeded.seconds:.1f} s")
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
