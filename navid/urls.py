@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/", include("navid.customers.urls")),
     path("interactions/", include("navid.interactions.urls")),
     path("segments/", include("navid.segments.urls")),
+    path("campaigns/", include("navid.campaigns.urls")),
     path("accounts/", include("navid.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -87,6 +87,20 @@ _LISTS = tuple(
 _READ_INTERACTIONS = ("interactions.view_interaction",)
 _LOG_INTERACTIONS = ("interactions.view_interaction", "interactions.add_interaction")
 _INGEST_INTERACTIONS = "interactions.ingest_interactions"
+# Campaigns (R4, R9): managers plan, submit and run them; the director (and an administrator) approves, and is never
+# the same person as the maker; everyone who works with customers may read them and their results.
+_CAMPAIGNS_VIEW = ("campaigns.view_campaign", "campaigns.view_brand", "offers.view_offer")
+_CAMPAIGNS_PLAN = (
+    *_CAMPAIGNS_VIEW,
+    "campaigns.add_campaign",
+    "campaigns.change_campaign",
+    "campaigns.run_campaign",
+    "campaigns.add_brand",
+    "campaigns.change_brand",
+    "offers.add_offer",
+    "offers.change_offer",
+)
+_CAMPAIGNS_APPROVE = (*_CAMPAIGNS_VIEW, "campaigns.approve_campaign", "campaigns.run_campaign")
 
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
@@ -96,6 +110,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_VIEW,
             *_READ_INTERACTIONS,
             *_SEGMENTS_VIEW,
+            *_CAMPAIGNS_APPROVE,
             "customers.export_customers",
             "accounts.view_auditentry",
         ),
@@ -108,6 +123,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_READ_INTERACTIONS,
             *_SEGMENTS_EDIT,
             *_VALUE_SETTINGS,
+            *_CAMPAIGNS_VIEW,
             "customers.export_customers",
             "customers.import_customers",
             _INGEST_INTERACTIONS,
@@ -116,7 +132,7 @@ ROLES: dict[Role, RoleSpec] = {
     Role.CAMPAIGN_MANAGER: RoleSpec(
         _("Campaign manager"),
         Scope.ALL,
-        (*_VIEW, *_READ_INTERACTIONS, *_SEGMENTS_VIEW, "segments.snapshot_segment"),
+        (*_VIEW, *_READ_INTERACTIONS, *_SEGMENTS_VIEW, "segments.snapshot_segment", *_CAMPAIGNS_PLAN),
         masks_national_id=True,
     ),
     Role.SEGMENT_MANAGER: RoleSpec(
@@ -126,12 +142,16 @@ ROLES: dict[Role, RoleSpec] = {
             *_VIEW,
             *_READ_INTERACTIONS,
             *_SEGMENTS_EDIT,
+            *_CAMPAIGNS_VIEW,
             "customers.manage_consent",
             "customers.export_customers",
         ),
     ),
     Role.CHANNEL_MANAGER: RoleSpec(
-        _("Channel manager"), Scope.ALL, (*_VIEW, *_READ_INTERACTIONS), masks_national_id=True
+        _("Channel manager"),
+        Scope.ALL,
+        (*_VIEW, *_READ_INTERACTIONS, *_CAMPAIGNS_VIEW),
+        masks_national_id=True,
     ),
     Role.AGENT: RoleSpec(
         _("Contact-centre agent"),
@@ -162,6 +182,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_LOG_INTERACTIONS,
             _INGEST_INTERACTIONS,
             *_VALUE_SETTINGS,
+            *dict.fromkeys((*_CAMPAIGNS_PLAN, *_CAMPAIGNS_APPROVE)),
             "customers.import_customers",
             "customers.merge_customers",
             "customers.export_customers",

@@ -18,6 +18,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("customers:list"), "label": _("Customers"), "key": "customers"})
         if user.has_perm("segments.view_segment"):
             items.append({"url": reverse("segments:list"), "label": _("Segments"), "key": "segments"})
+        if user.has_perm("campaigns.view_campaign"):
+            items.append({"url": reverse("campaigns:list"), "label": _("Campaigns"), "key": "campaigns"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):
