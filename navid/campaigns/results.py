@@ -352,22 +352,11 @@ def _waves(campaign: Campaign, messages: QuerySet[OutboxMessage]) -> list[WaveRe
         if start is None and campaign.starts_at is not None:
             start = campaign.starts_at + dt.timedelta(days=campaign.repeat_every_days * (number - 1))
         end = start + dt.timedelta(days=campaign.response_window_days) if start else None
-        reached = (
-            Decision.objects.filter(campaign_id=campaign.pk, group=Group.TREATMENT)
-            .filter(
-                Exists(
-                    OutboxMessage.objects.filter(
-                        campaign_id=campaign.pk,
-                        wave=number,
-                        customer_id=OuterRef("customer_id"),
-                        state__in=NOTIFIED_STATES,
-                    )
-                )
-            )
-            .aggregate(
-                responded=Count("pk", filter=_responded(campaign, start, end)),
-                converted=Count("pk", filter=_converted(campaign, start, end)),
-            )
+        # Driven from the wave's messages (only treatment customers get messages): one pass over them, with the
+        # customer's products and interactions looked up by index.
+        reached = messages.filter(wave=number, state__in=NOTIFIED_STATES).aggregate(
+            responded=Count("customer_id", distinct=True, filter=_responded(campaign, start, end)),
+            converted=Count("customer_id", distinct=True, filter=_converted(campaign, start, end)),
         )
         lines.append(
             WaveResult(

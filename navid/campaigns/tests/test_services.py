@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from celery import current_app
+from django.db import connection
 from django.utils import timezone
 
 from navid.accounts.models import AuditEntry
@@ -359,3 +361,34 @@ def test_complete_marks_a_running_campaign_once(people: dict[str, Any], sent: li
     assert services.campaign_complete(campaign_id=campaign.pk) is False
     campaign.refresh_from_db()
     assert campaign.state == State.COMPLETED and campaign.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_two_launches_at_once_start_the_campaign_once(people: dict[str, Any], sent: list[Any]) -> None:
+    campaign = _approved(people)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def launch() -> None:
+        try:
+            barrier.wait()
+            services.campaign_launch(campaign=Campaign.objects.get(pk=campaign.pk), actor=people["maker"])
+            outcomes.append("launched")
+        except Conflict as exc:
+            outcomes.append(str(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=launch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == [
+        "A campaign that is “Running” cannot be given the action “Launch now”.",
+        "launched",
+    ]
+    assert sent == [("navid.campaigns.tasks.launch_campaign", [campaign.pk])]
+    assert Campaign.objects.get(pk=campaign.pk).state == State.RUNNING
