@@ -266,11 +266,20 @@ def _detail(
         "templates": [
             {"t": t, "language_name": LANGUAGE_NAMES.get(t.language, t.language)} for t in templates
         ],
-        "history": history,
+        "history": [(entry, _state_change(entry.changes)) for entry in history],
         "groups": Group,
         "active": "campaigns",
     }
     return render(request, "campaigns/detail.html", context, status=status)
+
+
+def _state_change(changes: dict[str, Any]) -> str:
+    """ "Draft → Submitted for approval" when an audit entry changed the state, else an empty string."""
+    before, after = changes.get("state", [None, None])
+    if after not in State.values:
+        return ""
+    names = [str(State(v).label) if v in State.values else "—" for v in (before, after)]
+    return " → ".join(names)
 
 
 @login_required

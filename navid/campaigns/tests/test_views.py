@@ -208,6 +208,7 @@ def test_the_director_rejects_with_a_reason_then_approves_the_changed_plan(peopl
     assert director.post(f"/campaigns/{campaign.pk}/reject/", {"note": "Too costly"}).status_code == 302
     page = _login(people["maker"]).get(f"/campaigns/{campaign.pk}/").content.decode()
     assert 'data-state="rejected"' in page and "Too costly" in page
+    assert "Submitted for approval → Rejected" in page and "Draft → Submitted for approval" in page
 
     services.campaign_submit(campaign=campaign, actor=people["maker"])
     assert director.post(f"/campaigns/{campaign.pk}/approve/", {"note": "OK now"}).status_code == 302
