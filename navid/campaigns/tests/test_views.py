@@ -353,3 +353,14 @@ def test_a_manager_creates_a_brand_layout_and_a_bad_colour_is_refused(people: di
     brand = Brand.objects.get(name="Navid Gold")
     assert (brand.primary_color, brand.accent_color) == ("#0b5394", "#ffcc00")
     assert _login(people["analyst"]).get("/campaigns/brands/new/").status_code == 403
+
+
+def test_the_edit_form_shows_the_saved_plan_in_the_users_calendar(people: dict[str, Any]) -> None:
+    campaign = _draft(people)
+
+    page = _login(people["maker"], "fa").get(f"/campaigns/{campaign.pk}/edit/").content.decode()
+    assert 'value="۱۴۰۵/۰۹/۱۰ ۰۹:۰۰"' in page  # 1 December 2026, 09:00
+    assert 'name="ch_sms_use" class="form-check-input" id="id_ch_sms_use" checked' in page
+    assert 'dir="rtl" lang="fa"' in page
+    page = _login(people["maker"]).get(f"/campaigns/{campaign.pk}/edit/").content.decode()
+    assert 'value="2026-12-01 09:00"' in page
