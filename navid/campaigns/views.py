@@ -174,7 +174,7 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
         execution = importlib.import_module("navid.campaigns.execution")
         if hasattr(execution, "campaign_progress"):
             progress.update(execution.campaign_progress(campaign_id=campaign.pk))
-    progress["polling"] = campaign.state in (State.RUNNING, State.SCHEDULED)
+    progress["polling"] = campaign.state == State.RUNNING
     progress["poll_seconds"] = POLL_SECONDS
     return progress
 
