@@ -10,6 +10,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.security import django_auth as session_auth
 
 from navid.accounts.services import api_key_authenticate
+from navid.campaigns.api import router as campaigns_router
+from navid.campaigns.workflow import MakerCannotCheck
 from navid.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from navid.customers.api import router as customers_router
 from navid.interactions.api import router as interactions_router
@@ -33,7 +35,7 @@ api = NinjaAPI(
     title="Navid API",
     version="1",
     description=(
-        "Customers, prospects, imports, interactions, segments and the bank's lists. "
+        "Customers, prospects, imports, interactions, segments, campaigns and the bank's lists. "
         "Authenticate with a session or a Bearer key."
     ),
     urls_namespace="api-v1",
@@ -43,6 +45,7 @@ api.add_router("/", customers_router)
 api.add_router("/", interactions_router)
 api.add_router("/", segments_router)
 api.add_router("/", offers_router)
+api.add_router("/", campaigns_router)
 
 
 @api.exception_handler(ValidationFailed)
@@ -63,6 +66,11 @@ def _not_found(request: HttpRequest, exc: NotFound) -> HttpResponse:
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(request, {"detail": f"You do not have the permission {exc}."}, status=403)
+
+
+@api.exception_handler(MakerCannotCheck)
+def _maker_cannot_check(request: HttpRequest, exc: MakerCannotCheck) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=403)
 
 
 @api.exception_handler(Conflict)

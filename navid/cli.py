@@ -82,7 +82,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if generated or not Offer.objects.exists():
         print("Offers, cross-product matrix and propensity models ...", flush=True)
         seeded = offers_demo_seed()
-        print(f"  {seeded.offers} offers, {seeded.pairs} pairs, {seeded.models} models in {seeded.seconds:.1f} s")
+        print(
+            f"  {seeded.offers} offers, {seeded.pairs} pairs, {seeded.models} models in {seeded.seconds:.1f} s"
+        )
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:

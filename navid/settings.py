@@ -163,7 +163,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navid.offers.tasks.retrain_propensity_models",
         "schedule": crontab(hour=3, minute=30, day_of_week=0),
     },
+    "start-due-campaigns": {
+        "task": "navid.campaigns.scheduling.start_due_campaigns",
+        "schedule": 60.0,
+    },
 }
+# Task modules that are not called tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["navid.campaigns.scheduling"]
 
 # Where customers reach Navid's public pages (tracking pixel, links, unsubscribe, RSVP, surveys): the address
 # written into messages, so it must be the one customers can open, not 127.0.0.1 in production.

@@ -101,6 +101,24 @@ _OFFERS_EDIT = (
     "offers.view_propensitymodel",
     "offers.train_propensity_models",
 )
+# Campaigns (R4, R9): managers plan, submit and run them; the director (and an administrator) approves, and is never
+# the same person as the maker; everyone who works with customers may read them and their results.
+_CAMPAIGNS_VIEW = ("campaigns.view_campaign", "campaigns.view_brand", "offers.view_offer")
+_CAMPAIGNS_PLAN = (
+    *_CAMPAIGNS_VIEW,
+    "campaigns.add_campaign",
+    "campaigns.change_campaign",
+    "campaigns.run_campaign",
+    "campaigns.add_brand",
+    "campaigns.change_brand",
+    "offers.add_offer",
+    "offers.change_offer",
+)
+_CAMPAIGNS_APPROVE = (*_CAMPAIGNS_VIEW, "campaigns.approve_campaign", "campaigns.run_campaign")
+# Events (R4.1): campaign managers set them up; branch staff check guests in at the door.
+_EVENTS_VIEW = ("campaigns.view_event",)
+_EVENTS_RUN = (*_EVENTS_VIEW, "campaigns.add_event", "campaigns.change_event", "campaigns.check_in_guests")
+_EVENTS_CHECK_IN = (*_EVENTS_VIEW, "campaigns.check_in_guests")
 
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
@@ -110,6 +128,8 @@ ROLES: dict[Role, RoleSpec] = {
             *_VIEW,
             *_READ_INTERACTIONS,
             *_SEGMENTS_VIEW,
+            *_CAMPAIGNS_APPROVE,
+            *_EVENTS_VIEW,
             "customers.export_customers",
             "accounts.view_auditentry",
             *_OFFERS_READ,
@@ -126,6 +146,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_READ_INTERACTIONS,
             *_SEGMENTS_EDIT,
             *_VALUE_SETTINGS,
+            *_CAMPAIGNS_VIEW,
             "customers.export_customers",
             "customers.import_customers",
             _INGEST_INTERACTIONS,
@@ -135,7 +156,14 @@ ROLES: dict[Role, RoleSpec] = {
     Role.CAMPAIGN_MANAGER: RoleSpec(
         _("Campaign manager"),
         Scope.ALL,
-        (*_VIEW, *_READ_INTERACTIONS, *_SEGMENTS_VIEW, "segments.snapshot_segment", *_OFFERS_READ),
+        (
+            *_VIEW,
+            *_READ_INTERACTIONS,
+            *_SEGMENTS_VIEW,
+            "segments.snapshot_segment",
+            *dict.fromkeys((*_OFFERS_READ, *_CAMPAIGNS_PLAN)),
+            *_EVENTS_RUN,
+        ),
         masks_national_id=True,
     ),
     Role.SEGMENT_MANAGER: RoleSpec(
@@ -145,12 +173,16 @@ ROLES: dict[Role, RoleSpec] = {
             *_VIEW,
             *_READ_INTERACTIONS,
             *_SEGMENTS_EDIT,
+            *_CAMPAIGNS_VIEW,
             "customers.manage_consent",
             "customers.export_customers",
         ),
     ),
     Role.CHANNEL_MANAGER: RoleSpec(
-        _("Channel manager"), Scope.ALL, (*_VIEW, *_READ_INTERACTIONS), masks_national_id=True
+        _("Channel manager"),
+        Scope.ALL,
+        (*_VIEW, *_READ_INTERACTIONS, *_CAMPAIGNS_VIEW, *_EVENTS_VIEW),
+        masks_national_id=True,
     ),
     Role.AGENT: RoleSpec(
         _("Contact-centre agent"),
@@ -159,7 +191,9 @@ ROLES: dict[Role, RoleSpec] = {
         masks_national_id=True,
     ),
     Role.BRANCH_OFFICER: RoleSpec(
-        _("Branch officer"), Scope.BRANCH, (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ)
+        _("Branch officer"),
+        Scope.BRANCH,
+        (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ, *_EVENTS_CHECK_IN),
     ),
     Role.RELATIONSHIP_MANAGER: RoleSpec(
         _("Relationship manager"),
@@ -171,6 +205,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.change_customer",
             "customers.manage_consent",
             *_OFFERS_READ,
+            *_EVENTS_CHECK_IN,
         ),
     ),
     Role.ADMINISTRATOR: RoleSpec(
@@ -184,6 +219,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_LOG_INTERACTIONS,
             _INGEST_INTERACTIONS,
             *_VALUE_SETTINGS,
+            *dict.fromkeys((*_CAMPAIGNS_PLAN, *_CAMPAIGNS_APPROVE, *_EVENTS_RUN)),
             "customers.import_customers",
             "customers.merge_customers",
             "customers.export_customers",

@@ -20,6 +20,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("segments:list"), "label": _("Segments"), "key": "segments"})
         if user.has_perm("offers.view_offer"):
             items.append({"url": reverse("offers:catalogue"), "label": _("Offers"), "key": "offers"})
+        if user.has_perm("campaigns.view_campaign"):
+            items.append({"url": reverse("campaigns:list"), "label": _("Campaigns"), "key": "campaigns"})
+        if user.has_perm("campaigns.view_event"):
+            items.append({"url": reverse("campaign_events:list"), "label": _("Events"), "key": "events"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):
