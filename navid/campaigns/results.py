@@ -443,7 +443,9 @@ def results_rows(*, results: CampaignResults, rule_labels: dict[str, str] | None
         [_("conversion rate, treatment"), _rate(u.treatment_rate)],
         [_("conversion rate, control"), _rate(u.control_rate)],
         [_("uplift"), _rate(u.difference)],
+        # xgettext:no-python-format
         [_("uplift, 95% interval from"), _rate(u.ci_low)],
+        # xgettext:no-python-format
         [_("uplift, 95% interval to"), _rate(u.ci_high)],
         [_("p-value"), _rate(u.p_value)],
         [_("planned cost"), results.cost_planned],
