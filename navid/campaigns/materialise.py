@@ -211,14 +211,17 @@ def _judged(*, audience: _Fragment, exclusion: _Fragment | None, s: _Setting) ->
         ctes.append(f"excluded AS ({exclusion.sql})")
         params.extend(exclusion.params)
     if s.counts_contacts:
-        window_start = s.ref - dt.timedelta(days=policy.period_days)
+        # Contacts are read back over the period or the gap, whichever is longer; the caps count the period only.
+        period_start = _db_time(s.ref - dt.timedelta(days=policy.period_days))
+        look_back = _db_time(s.ref - dt.timedelta(days=max(policy.period_days, policy.min_gap_days)))
+        channels = list(dict.fromkeys(s.channels))
         per_channel = "".join(
-            f", SUM(CASE WHEN x.channel = {_lit(ch)} THEN 1 ELSE 0 END) AS n_{ch}"
-            for ch in dict.fromkeys(s.channels)
+            f", SUM(CASE WHEN x.channel = {_lit(ch)} AND x.at >= %s THEN 1 ELSE 0 END) AS n_{ch}"
+            for ch in channels
         )
         ctes.append(
-            "contacts AS ("
-            f"SELECT x.customer_id AS customer_id, COUNT(*) AS n, MAX(x.at) AS last_at{per_channel} FROM ("
+            "contacts AS (SELECT x.customer_id AS customer_id,"
+            f" SUM(CASE WHEN x.at >= %s THEN 1 ELSE 0 END) AS n, MAX(x.at) AS last_at{per_channel} FROM ("
             "SELECT i.customer_id AS customer_id,"
             " CASE i.channel WHEN 'post' THEN 'mail' ELSE i.channel END AS channel, i.occurred_at AS at"
             f" FROM {_t(Interaction)} i WHERE i.direction = {_lit(Direction.OUTBOUND)}"
@@ -230,7 +233,9 @@ def _judged(*, audience: _Fragment, exclusion: _Fragment | None, s: _Setting) ->
             f" OR (o.state IN ({_lits(_COUNTED_SENT)}) AND o.sent_at >= %s))"
             ") x WHERE x.customer_id IN (SELECT customer_id FROM audience) GROUP BY x.customer_id)"
         )
-        params.extend([_db_time(window_start), _db_time(s.ref), _db_time(window_start)])
+        params.extend(
+            [period_start, *([period_start] * len(channels)), look_back, _db_time(s.ref), look_back]
+        )
 
     joins: list[str] = []
     consent_ok: list[str] = []

@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from navid.accounts.tests.factories import RegionFactory
 from navid.campaigns import materialise
@@ -692,3 +694,154 @@ def test_the_statement_is_one_insert_select_whatever_the_audience_size() -> None
     assert len(queries.captured_queries) < 40  # no statement per customer
     assert Decision.objects.filter(campaign=campaign).aggregate(n=Count("id"))["n"] == 300
     assert materialise.control_threshold(campaign) == 1000
+
+
+# --- property: random consents, flags, suppressions, contacts and policies ---
+
+# Most customers pass the first rules, so that the later ones are reached often.
+CONSENT_STATES = ("none", "granted", "granted", "refused")
+rarely = st.integers(0, 9).map(lambda n: n == 0)
+mostly = st.integers(0, 4).map(lambda n: n != 0)
+customer_specs = st.fixed_dictionaries(
+    {
+        "deleted": rarely,
+        "excluded": rarely,
+        "dnc": rarely,
+        "email": mostly,
+        "phone": mostly,
+        "consent_email": st.sampled_from(CONSENT_STATES),
+        "consent_sms": st.sampled_from(CONSENT_STATES),
+        "suppressed_email": rarely,
+        "suppressed_phone": rarely,
+        # Messages of another campaign: channel and days before the start (None: still waiting to go out).
+        "contacts": st.lists(
+            st.tuples(st.sampled_from(["email", "sms"]), st.none() | st.integers(0, 40)), max_size=3
+        ),
+    }
+)
+policy_specs = st.fixed_dictionaries(
+    {
+        "email_without_consent": st.booleans(),
+        "sms_without_consent": st.booleans(),
+        "max_contacts": st.none() | st.integers(1, 3),
+        "max_contacts_per_channel": st.none() | st.integers(1, 3),
+        "period_days": st.integers(1, 30),
+        "min_gap_days": st.integers(0, 5),
+    }
+)
+CHANNEL_ORDERS = [("email",), ("sms",), ("email", "sms"), ("sms", "email")]
+
+
+def expected_decision(
+    spec: dict[str, Any], policy: dict[str, Any], channels: Sequence[str]
+) -> tuple[str, str]:
+    """The rule or channel the documented order gives one customer, computed in Python."""
+    if spec["deleted"]:
+        return Rule.DELETED, ""
+    if spec["excluded"]:
+        return Rule.EXCLUSION_SEGMENT, ""
+    if spec["dnc"]:
+        return Rule.DO_NOT_CONTACT, ""
+    address = {"email": spec["email"], "sms": spec["phone"]}
+    suppressed = {"email": spec["suppressed_email"], "sms": spec["suppressed_phone"]}
+
+    def consented(ch: str) -> bool:
+        state = spec[f"consent_{ch}"]
+        return state == "granted" if state != "none" else policy[f"{ch}_without_consent"]
+
+    allowed = [ch for ch in channels if consented(ch)]
+    if not allowed:
+        return Rule.CONSENT, ""
+    reachable = [ch for ch in allowed if address[ch]]
+    if not reachable:
+        return Rule.NO_ADDRESS, ""
+    clean = [ch for ch in reachable if not suppressed[ch]]
+    if not clean:
+        return Rule.SUPPRESSED, ""
+    look_back = max(policy["period_days"], policy["min_gap_days"])
+    ages = [
+        (ch, 0 if days is None else days)
+        for ch, days in spec["contacts"]
+        if days is None or days <= look_back
+    ]
+    in_period = [ch for ch, age in ages if age <= policy["period_days"]]
+    if policy["max_contacts"] is not None and len(in_period) >= policy["max_contacts"]:
+        return Rule.FREQUENCY, ""
+    if policy["min_gap_days"] and any(age < policy["min_gap_days"] for _ch, age in ages):
+        return Rule.MIN_GAP, ""
+    cap = policy["max_contacts_per_channel"]
+    usable = [ch for ch in clean if cap is None or in_period.count(ch) < cap]
+    if not usable:
+        return Rule.CHANNEL_FREQUENCY, ""
+    return "", usable[0]
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,  # the same examples on every run, so that the suite is deterministic
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    specs=st.lists(customer_specs, min_size=1, max_size=10),
+    policy=policy_specs,
+    channels=st.sampled_from(CHANNEL_ORDERS),
+    control_percent=st.sampled_from(["0", "10", "50"]),
+)
+def test_property_no_message_reaches_an_opted_out_do_not_contact_or_suppressed_customer(
+    specs: list[dict[str, Any]], policy: dict[str, Any], channels: tuple[str, ...], control_percent: str
+) -> None:
+    with transaction.atomic():
+        set_policy(**policy)
+        people = customers(len(specs))
+        for person, spec in zip(people, specs, strict=True):
+            changes: dict[str, Any] = {"do_not_contact": spec["dnc"]}
+            if not spec["email"]:
+                changes["email"] = ""
+            if not spec["phone"]:
+                changes["phone"] = ""
+            Customer.objects.filter(pk=person.pk).update(**changes)
+            for ch in ("email", "sms"):
+                if spec[f"consent_{ch}"] != "none":
+                    consent([person], ch, granted=spec[f"consent_{ch}"] == "granted")
+            if spec["suppressed_email"] and spec["email"]:
+                Suppression.objects.create(channel="email", address=person.email, reason="hard_bounce")
+            if spec["suppressed_phone"] and spec["phone"]:
+                Suppression.objects.create(channel="sms", address=person.phone, reason="invalid_number")
+            for ch, days in spec["contacts"]:
+                sent_at = None if days is None else MONDAY_MORNING - dt.timedelta(days=days)
+                state = OutboxState.PENDING if days is None else OutboxState.DELIVERED
+                other_campaign_message(person, channel=ch, state=state, sent_at=sent_at)
+        excluded = [p for p, spec in zip(people, specs, strict=True) if spec["excluded"]]
+        campaign = campaign_for(
+            people, channels=channels, control_percent=control_percent, exclude=excluded, control_seed=99
+        )
+        take_snapshots(campaign)
+        deleted = [p.pk for p, spec in zip(people, specs, strict=True) if spec["deleted"]]
+        Customer.objects.filter(pk__in=deleted).update(deleted_at=timezone.now())
+
+        dry = policy_dry_run(campaign=campaign)
+        result = campaign_materialise(campaign_id=campaign.pk)
+
+        decided = decisions(campaign)
+        assert Decision.objects.filter(campaign=campaign).count() == len(people)  # exactly one decision each
+        threshold = int(Decimal(control_percent) * 100)
+        for person, spec in zip(people, specs, strict=True):
+            rule, channel = expected_decision(spec, policy, channels)
+            if rule:
+                assert decided[person.pk] == ("excluded", rule, "")
+            else:
+                group = "control" if control_bucket(person.pk, 99) < threshold else "treatment"
+                assert decided[person.pk] == (group, "", channel)
+        for message in OutboxMessage.objects.filter(campaign=campaign).select_related("customer"):
+            customer = message.customer
+            assert not customer.do_not_contact and customer.deleted_at is None
+            assert not Consent.objects.filter(
+                customer=customer, channel=message.channel, granted=False
+            ).exists()
+            assert not Suppression.objects.filter(address=message.address).exists()
+            assert decided[customer.pk] == ("treatment", "", message.channel)
+        assert dry.excluded == result.excluded
+        assert (dry.treatment, dry.control) == (result.treatment, result.control)
+        transaction.set_rollback(True)
