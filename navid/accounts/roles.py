@@ -87,6 +87,8 @@ _LISTS = tuple(
 _READ_INTERACTIONS = ("interactions.view_interaction",)
 _LOG_INTERACTIONS = ("interactions.view_interaction", "interactions.add_interaction")
 _INGEST_INTERACTIONS = "interactions.ingest_interactions"
+# The bank's contact policy (R4.3): segment managers own contact rules and timing (R9).
+_CONTACT_POLICY = ("campaigns.view_contactpolicy", "campaigns.change_contactpolicy")
 
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
@@ -126,6 +128,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_VIEW,
             *_READ_INTERACTIONS,
             *_SEGMENTS_EDIT,
+            *_CONTACT_POLICY,
             "customers.manage_consent",
             "customers.export_customers",
         ),
@@ -162,6 +165,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_LOG_INTERACTIONS,
             _INGEST_INTERACTIONS,
             *_VALUE_SETTINGS,
+            *_CONTACT_POLICY,
             "customers.import_customers",
             "customers.merge_customers",
             "customers.export_customers",
