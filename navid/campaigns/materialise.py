@@ -231,7 +231,7 @@ def _judged(*, audience: _Fragment, exclusion: _Fragment | None, s: _Setting) ->
             f" FROM {_t(OutboxMessage)} o WHERE NOT (o.campaign_id = {int(s.campaign_id)} AND o.wave = {int(s.wave)})"
             f" AND (o.state IN ({_lits(_COUNTED_PENDING)})"
             f" OR (o.state IN ({_lits(_COUNTED_SENT)}) AND o.sent_at >= %s))"
-            ") x WHERE x.customer_id IN (SELECT customer_id FROM audience) GROUP BY x.customer_id)"
+            ") x GROUP BY x.customer_id)"
         )
         params.extend(
             [period_start, *([period_start] * len(channels)), look_back, _db_time(s.ref), look_back]
@@ -531,7 +531,7 @@ def _first_wave(campaign: Campaign) -> Materialised:
         f" rule, channel) SELECT {int(campaign.pk)}, d.customer_id,"
         f" CASE WHEN d.rule <> '' THEN {_lit(Group.EXCLUDED)} WHEN {in_control} THEN {_lit(Group.CONTROL)}"
         f" ELSE {_lit(Group.TREATMENT)} END, d.rule, CASE WHEN d.rule <> '' THEN '' ELSE d.channel END"
-        " FROM decided d WHERE 1 = 1 ON CONFLICT (campaign_id, customer_id) DO NOTHING"
+        " FROM decided d"
     )
     send_after = _send_after_sql(s=s, base=base)
     source = (
