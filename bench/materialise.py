@@ -228,7 +228,7 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from navid.campaigns.materialise import campaign_materialise
+    from navid.campaigns.materialise import WORK_MEM_MB, campaign_materialise
     from navid.campaigns.models import Campaign, Decision, OutboxMessage, Wave
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -258,6 +258,8 @@ def main() -> None:
         twin = _campaign(owner, snapshot, run)
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # the same memory materialise gives its statement
+                cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM_MB}MB'")
             cursor.execute(_hand_written(campaign, twin, snapshot), params)
         hand.append(time.perf_counter() - started)  # with the commit, as materialise's time is
         with connection.cursor() as cursor:

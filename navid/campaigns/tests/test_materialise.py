@@ -322,6 +322,24 @@ def test_given_contacts_outside_the_period_and_campaign_interactions_then_they_d
     }
 
 
+def test_a_contact_exactly_the_minimum_gap_ago_is_allowed_a_minute_later_is_not() -> None:
+    set_policy(max_contacts=None, max_contacts_per_channel=None, min_gap_days=2)
+    two_days, nearly = customers(2)
+    consent([two_days, nearly], "email")
+    gap = dt.timedelta(days=2)
+    other_campaign_message(two_days, channel="email", state=OutboxState.SENT, sent_at=MONDAY_MORNING - gap)
+    later = MONDAY_MORNING - gap + dt.timedelta(minutes=1)
+    other_campaign_message(nearly, channel="email", state=OutboxState.SENT, sent_at=later)
+    campaign = campaign_for([two_days, nearly])
+
+    campaign_materialise(campaign_id=campaign.pk)
+
+    assert decisions(campaign) == {
+        two_days.pk: ("treatment", "", "email"),
+        nearly.pk: ("excluded", Rule.MIN_GAP, ""),
+    }
+
+
 # --- the outbox ---
 
 
