@@ -21,6 +21,7 @@ import datetime as dt
 import re
 import secrets
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +98,10 @@ class DryRun:
     channels: dict[str, int]  # eligible customers per channel they would get
     control: int | None  # eligible customers the recorded seed puts in control (None: no seed recorded yet)
     treatment: int | None
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        """(rule code, customers it removes) in the rules' order: the lines the campaign page shows."""
+        return iter(self.excluded.items())
 
 
 @dataclass(frozen=True)

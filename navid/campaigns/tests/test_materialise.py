@@ -616,6 +616,7 @@ def test_dry_run_counts_what_materialise_then_writes_and_writes_nothing() -> Non
         "channel_frequency": 0,
     }
     assert dry.eligible == 160
+    assert list(dry) == list(dry.excluded.items())  # (rule, customers removed), in the rules' order
     assert dry.channels == {"email": 140, "sms": 20}
     result = campaign_materialise(campaign_id=campaign.pk)
     assert result.excluded == dry.excluded
