@@ -17,6 +17,7 @@ urlpatterns = [
     path("segments/", include("navid.segments.urls")),
     path("offers/", include("navid.offers.urls")),
     path("campaigns/events/", include("navid.campaigns.event_urls")),
+    path("campaigns/policy/", include("navid.campaigns.policy_urls")),
     path("campaigns/", include("navid.campaigns.urls")),
     path("accounts/", include("navid.accounts.urls")),
     path("r/", include("navid.campaigns.public_urls")),

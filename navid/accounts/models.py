@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,8 +13,28 @@ from django.utils.translation import gettext_lazy as _
 from navid.core.models import ReferenceItem
 
 
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name such as Asia/Tehran or Europe/Moscow."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            _("“%(value)s” is not a time zone name such as Asia/Tehran."), params={"value": value}
+        ) from exc
+
+
 class Region(ReferenceItem):
     """A region of the bank's network (a province or an oblast)."""
+
+    # Campaigns keep quiet hours and days off in the customer's time zone: the one of the customer's region.
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        default="",
+        validators=[validate_time_zone],
+        help_text=_("For example Asia/Tehran or Europe/Moscow; empty means the bank's time zone."),
+    )
 
     class Meta(ReferenceItem.Meta):
         verbose_name = _("region")

@@ -119,6 +119,8 @@ _CAMPAIGNS_APPROVE = (*_CAMPAIGNS_VIEW, "campaigns.approve_campaign", "campaigns
 _EVENTS_VIEW = ("campaigns.view_event",)
 _EVENTS_RUN = (*_EVENTS_VIEW, "campaigns.add_event", "campaigns.change_event", "campaigns.check_in_guests")
 _EVENTS_CHECK_IN = (*_EVENTS_VIEW, "campaigns.check_in_guests")
+# The bank's contact policy (R4.3): segment managers own contact rules and timing (R9).
+_CONTACT_POLICY = ("campaigns.view_contactpolicy", "campaigns.change_contactpolicy")
 
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
@@ -174,6 +176,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_READ_INTERACTIONS,
             *_SEGMENTS_EDIT,
             *_CAMPAIGNS_VIEW,
+            *_CONTACT_POLICY,
             "customers.manage_consent",
             "customers.export_customers",
         ),
@@ -220,6 +223,7 @@ ROLES: dict[Role, RoleSpec] = {
             _INGEST_INTERACTIONS,
             *_VALUE_SETTINGS,
             *dict.fromkeys((*_CAMPAIGNS_PLAN, *_CAMPAIGNS_APPROVE, *_EVENTS_RUN)),
+            *_CONTACT_POLICY,
             "customers.import_customers",
             "customers.merge_customers",
             "customers.export_customers",

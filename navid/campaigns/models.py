@@ -6,9 +6,12 @@ with the rule) -> outbox messages -> workers and channel adapters -> interaction
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -474,3 +477,104 @@ class CampaignOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.customer_id}:{self.group}"
+
+
+def _default_quiet_channels() -> list[str]:
+    return [CampaignChannel.SMS.value, CampaignChannel.PHONE.value]
+
+
+def _default_weekend_days() -> list[int]:
+    return [4]  # Python's weekday numbers (Monday is 0): Friday, Iran's day off
+
+
+class ContactPolicy(models.Model):
+    """The bank's one contact policy (R4.3): consent, quiet hours, days off, frequency caps, gap between contacts.
+
+    One row (id 1); `navid.campaigns.policy` reads and changes it, and docs/contact-policy.md explains each rule.
+    """
+
+    # What a missing consent record means, per channel: True allows the contact (opt-out), False forbids it (opt-in).
+    email_without_consent = models.BooleanField(_("email: allowed without a consent record"), default=False)
+    sms_without_consent = models.BooleanField(_("SMS: allowed without a consent record"), default=False)
+    phone_without_consent = models.BooleanField(_("calls: allowed without a consent record"), default=False)
+    mail_without_consent = models.BooleanField(_("letters: allowed without a consent record"), default=True)
+    quiet_start = models.TimeField(_("quiet hours start"), default=dt.time(21, 0))
+    quiet_end = models.TimeField(_("quiet hours end"), default=dt.time(8, 0))
+    quiet_channels = models.JSONField(
+        _("channels that keep quiet hours and days off"), default=_default_quiet_channels
+    )
+    weekend_days = models.JSONField(_("days off"), default=_default_weekend_days)
+    max_contacts = models.PositiveSmallIntegerField(
+        _("contacts per customer at most"),
+        null=True,
+        blank=True,
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text=_("Across all campaigns and channels in the period; empty means no limit."),
+    )
+    max_contacts_per_channel = models.PositiveSmallIntegerField(
+        _("contacts per customer and channel at most"),
+        null=True,
+        blank=True,
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text=_("On any one channel in the period; empty means no limit."),
+    )
+    period_days = models.PositiveSmallIntegerField(
+        _("period (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    min_gap_days = models.PositiveSmallIntegerField(
+        _("days between two contacts at least"),
+        default=2,
+        validators=[MaxValueValidator(90)],
+        help_text=_("0 means no minimum gap."),
+    )
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+
+    class Meta:
+        verbose_name = _("contact policy")
+        verbose_name_plural = _("contact policy")
+
+    def __str__(self) -> str:
+        return str(_("Contact policy"))
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Channels and days must be known ones, and at least one day of the week must be open."""
+        errors: dict[str, list[Any]] = {}
+        channels = self.quiet_channels
+        if not isinstance(channels, list) or any(c not in CampaignChannel.values for c in channels):
+            errors["quiet_channels"] = [_("Choose channels from the list.")]
+        days = self.weekend_days
+        if not isinstance(days, list) or any(
+            isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6 for d in days
+        ):
+            errors["weekend_days"] = [_("Choose days of the week from the list.")]
+        elif len(set(days)) == 7:
+            errors["weekend_days"] = [_("At least one day of the week must be open for contacts.")]
+        if (
+            self.max_contacts is not None
+            and self.max_contacts_per_channel is not None
+            and self.max_contacts_per_channel > self.max_contacts
+        ):
+            errors["max_contacts_per_channel"] = [
+                _("cannot be more than the contacts per customer at most (%(n)s)") % {"n": self.max_contacts}
+            ]
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def load(cls) -> ContactPolicy:
+        """The policy row; an unsaved row with the documented defaults if nobody has saved one yet."""
+        return cls._default_manager.filter(pk=1).first() or cls(pk=1)

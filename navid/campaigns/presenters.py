@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 from navid.campaigns.models import Brand, Campaign, CampaignChannel
 from navid.campaigns.personalise import personalise, template_fields_unknown
+from navid.campaigns.policy import Rule
 from navid.core.dates import format_date
 
 # Example customers for previews, one per message language (these are sample data, not interface text).
@@ -103,21 +102,6 @@ def message_preview(
     )
 
 
-_RULES: dict[str, Promise] = {
-    "consent": _("no consent for the channel"),
-    "do_not_contact": _("do not contact"),
-    "quiet_period": _("quiet hours or day off"),
-    "quiet_hours": _("quiet hours or day off"),
-    "frequency": _("contacted too often"),
-    "channel_frequency": _("contacted too often on the channel"),
-    "min_gap": _("contacted too recently"),
-    "no_address": _("no usable address"),
-    "suppressed": _("address suppressed"),
-    "exclusion_segment": _("in an exclusion segment"),
-    "other": _("other"),
-}
-
-
 def rule_labels() -> dict[str, str]:
     """Names of the contact-policy rules in the user's language, by rule code."""
-    return {code: str(label) for code, label in _RULES.items()}
+    return {code: str(label) for code, label in Rule.choices}

@@ -22,6 +22,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("offers:catalogue"), "label": _("Offers"), "key": "offers"})
         if user.has_perm("campaigns.view_campaign"):
             items.append({"url": reverse("campaigns:list"), "label": _("Campaigns"), "key": "campaigns"})
+        if user.has_perm("campaigns.change_contactpolicy"):
+            items.append(
+                {"url": reverse("campaign_policy:edit"), "label": _("Contact policy"), "key": "policy"}
+            )
         if user.has_perm("campaigns.view_event"):
             items.append({"url": reverse("campaign_events:list"), "label": _("Events"), "key": "events"})
         if user.has_perm("customers.import_customers"):
