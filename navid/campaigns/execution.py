@@ -410,7 +410,8 @@ class ChannelSender:
         self.rate = rate
         self.lease_seconds = lease_seconds or settings.NAVID_SEND_LEASE_SECONDS
         self._token = ""
-        self._open: transaction.Atomic | None = None
+        self._atomic: transaction.Atomic | None = None
+        self._raw: Any = None  # the driver's connection while a commit point's transaction is open
         self._state_read = time.monotonic()
         self._ids: dict[str, int] = {}
         self._events: list[Receipt | Inbound] = []
@@ -430,23 +431,44 @@ class ChannelSender:
                 raise Halt
         self._commit_end()  # an adapter that never called it must not leave a transaction behind
         ids = [self._ids[key] for key in keys if key in self._ids]
-        self._open = transaction.atomic()
-        self._open.__enter__()
+        self._begin()
         try:
             held = outbox_commit(claim_token=self._token, ids=ids)
         except BaseException as exc:
-            self._open.__exit__(type(exc), exc, exc.__traceback__)
-            self._open = None
+            self._rollback(exc)
             raise
         if not held:
             self._commit_end()
         return {key for key in keys if self._ids.get(key) in held}
 
+    def _begin(self) -> None:
+        if not connection.get_autocommit():
+            # Already inside a transaction (a test, a caller's atomic block): a savepoint instead.
+            self._atomic = transaction.atomic()
+            self._atomic.__enter__()
+            return
+        # A plain BEGIN on the driver's connection, so that the COMMIT below is one statement sent at once,
+        # without Django's bookkeeping between the irrevocable write and the COMMIT.
+        connection.ensure_connection()
+        self._raw = connection.connection
+        self._raw.execute("BEGIN IMMEDIATE" if connection.vendor == "sqlite" else "BEGIN")
+
+    def _rollback(self, exc: BaseException) -> None:
+        if self._atomic is not None:
+            atomic, self._atomic = self._atomic, None
+            atomic.__exit__(type(exc), exc, exc.__traceback__)
+        elif self._raw is not None:
+            raw, self._raw = self._raw, None
+            raw.execute("ROLLBACK")
+
     def _commit_end(self) -> None:
         """Make the commit point's record final: called right after the irrevocable write (the dot)."""
-        if self._open is not None:
-            opened, self._open = self._open, None
-            opened.__exit__(None, None, None)
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            raw.execute("COMMIT")
+        elif self._atomic is not None:
+            atomic, self._atomic = self._atomic, None
+            atomic.__exit__(None, None, None)
 
     def campaign_state(self) -> str:
         return Campaign.objects.values_list("state", flat=True).get(pk=self.campaign_id)
