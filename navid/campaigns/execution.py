@@ -211,7 +211,8 @@ def outbox_record(
             retries.append((result.error[:500], now + RETRY_AFTER * max(1, row.attempts), row.id))
     mine = OutboxMessage.objects.filter(claim_token=claim_token)
     if released:
-        mine.filter(id__in=released).update(state=OutboxState.PENDING)
+        # Never handed to the provider (sending halted, the channel went down): this attempt does not count.
+        mine.filter(id__in=released).update(state=OutboxState.PENDING, attempts=F("attempts") - 1)
     if uncommitted:
         mine.filter(id__in=uncommitted).update(state=OutboxState.SENT, sent_at=now)
     _update_rows("provider_id = %s, error = %s", provider_ids)
@@ -414,6 +415,11 @@ class ChannelSender:
         self._raw: Any = None  # the driver's connection while a commit point's transaction is open
         self._state_read = time.monotonic()
         self._ids: dict[str, int] = {}
+        # The keys of this batch that reached the commit point, and those it refused (another claim holds them,
+        # or the lease ran out).
+        self._asked: set[str] = set()
+        self._refused: set[str] = set()
+        self._halted = False
         self._events: list[Receipt | Inbound] = []
         self.adapter: Adapter = adapter_open(
             channel=channel,
@@ -428,6 +434,7 @@ class ChannelSender:
             # Pause and stop reach a batch in flight too: stop takes effect within about half a second.
             self._state_read = time.monotonic()
             if self.campaign_state() != State.RUNNING:
+                self._halted = True
                 raise Halt
         self._commit_end()  # an adapter that never called it must not leave a transaction behind
         ids = [self._ids[key] for key in keys if key in self._ids]
@@ -439,7 +446,10 @@ class ChannelSender:
             raise
         if not held:
             self._commit_end()
-        return {key for key in keys if self._ids.get(key) in held}
+        allowed = {key for key in keys if self._ids.get(key) in held}
+        self._asked.update(keys)
+        self._refused.update(set(keys) - allowed)
+        return allowed
 
     def _begin(self) -> None:
         if not connection.get_autocommit():
@@ -499,10 +509,18 @@ class ChannelSender:
         outgoing = self._prepare(claimed)
         self._ids = {message.key: message_id for message_id, message in outgoing.items()}
         results: dict[int, SendResult] = {}
+        self._asked, self._refused, self._halted = set(), set(), False
         try:
             if outgoing:
                 sent = self.adapter.send_many(list(outgoing.values()))
-                results = {self._ids[result.key]: result for result in sent}
+                # A message refused at the commit point, or never reached because sending halted, was not tried:
+                # without a result it simply goes back to the queue.
+                results = {
+                    self._ids[result.key]: result
+                    for result in sent
+                    if result.ok
+                    or not (result.key in self._refused or (self._halted and result.key not in self._asked))
+                }
         finally:
             # Also when the channel fails: what passed its commit point is recorded, the rest goes back.
             self._commit_end()

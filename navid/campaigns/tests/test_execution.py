@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from navid.campaigns.execution import (
+    ChannelSender,
     campaign_complete_if_done,
     channel_send,
     outbox_cancel,
@@ -502,3 +503,23 @@ def test_kill_9_a_worker_in_the_middle_then_the_server_receives_every_message_ex
     assert Interaction.objects.filter(campaign_id=campaign.id).count() == KILL_TEST_MESSAGES
     campaign.refresh_from_db()
     assert campaign.cost_actual == Decimal("10") * KILL_TEST_MESSAGES
+
+
+def test_a_pause_reaching_a_batch_in_flight_sends_nothing_more_and_the_attempt_does_not_count(
+    smtp_settings: SmtpServer,
+) -> None:
+    campaign = running_campaign(rate_per_second=0)  # no rate limit: the batch goes straight to the adapter
+    outbox_write(campaign=campaign, customers=customers_bulk(count=3))
+    sender = ChannelSender(campaign_id=campaign.id, channel="email")
+    Campaign.objects.filter(pk=campaign.pk).update(state=State.PAUSED)
+    sender._state_read = -1e9  # the state is due to be read at the first commit point
+
+    counts = sender.batch()
+    sender.close()
+
+    assert counts == {"pending": 3}
+    assert smtp_settings.messages == []
+    assert (
+        list(OutboxMessage.objects.filter(campaign=campaign).values_list("state", "attempts", "send_after"))
+        == [("pending", 0, None)] * 3
+    )

@@ -182,6 +182,7 @@ class _SmppHandler(socketserver.BaseRequestHandler):
     server: _SmppTcpServer
 
     def setup(self) -> None:
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # answers go out as they are made
         self.write_lock = threading.Lock()
         self.bound = False
 
