@@ -212,7 +212,8 @@ def outbox_record(
     mine = OutboxMessage.objects.filter(claim_token=claim_token)
     if released:
         # Never handed to the provider (sending halted, the channel went down): this attempt does not count.
-        mine.filter(id__in=released).update(state=OutboxState.PENDING, attempts=F("attempts") - 1)
+        mine.filter(id__in=released).update(state=OutboxState.PENDING)
+        mine.filter(id__in=released, attempts__gt=0).update(attempts=F("attempts") - 1)
     if uncommitted:
         mine.filter(id__in=uncommitted).update(state=OutboxState.SENT, sent_at=now)
     _update_rows("provider_id = %s, error = %s", provider_ids)
