@@ -171,6 +171,31 @@ CELERY_BEAT_SCHEDULE = {
 # Task modules that are not called tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["navid.campaigns.scheduling"]
 
+# Sending campaign messages (docs/channels.md): the SMTP server, the SMS centre (SMPP) or HTTP gateway, and how
+# workers take the outbox (messages per batch, seconds a batch stays theirs, parallel tasks per channel).
+NAVID_SMTP_HOST = os.environ.get("NAVID_SMTP_HOST", "127.0.0.1")
+NAVID_SMTP_PORT = int(os.environ.get("NAVID_SMTP_PORT", "25"))
+NAVID_SMTP_USER = os.environ.get("NAVID_SMTP_USER", "")
+NAVID_SMTP_PASSWORD = os.environ.get("NAVID_SMTP_PASSWORD", "")
+NAVID_SMTP_SECURITY = os.environ.get("NAVID_SMTP_SECURITY", "none")  # none, starttls or ssl
+NAVID_SMS_GATEWAY = os.environ.get("NAVID_SMS_GATEWAY", "smpp")  # smpp or http
+NAVID_SMPP_HOST = os.environ.get("NAVID_SMPP_HOST", "127.0.0.1")
+NAVID_SMPP_PORT = int(os.environ.get("NAVID_SMPP_PORT", "2775"))
+NAVID_SMPP_SYSTEM_ID = os.environ.get("NAVID_SMPP_SYSTEM_ID", "")
+NAVID_SMPP_PASSWORD = os.environ.get("NAVID_SMPP_PASSWORD", "")
+NAVID_SMPP_SYSTEM_TYPE = os.environ.get("NAVID_SMPP_SYSTEM_TYPE", "")
+NAVID_SMPP_WINDOW = int(os.environ.get("NAVID_SMPP_WINDOW", "32"))
+NAVID_SMS_HTTP_URL = os.environ.get("NAVID_SMS_HTTP_URL", "")
+NAVID_SMS_HTTP_TOKEN = os.environ.get("NAVID_SMS_HTTP_TOKEN", "")
+NAVID_SEND_BATCH = int(os.environ.get("NAVID_SEND_BATCH", "100"))
+NAVID_SEND_LEASE_SECONDS = int(os.environ.get("NAVID_SEND_LEASE_SECONDS", "120"))
+NAVID_SEND_WORKERS_PER_CHANNEL = int(os.environ.get("NAVID_SEND_WORKERS_PER_CHANNEL", "2"))
+# The adapter factory of each channel (dotted path of a callable taking commit_point and on_deliver).
+NAVID_CHANNEL_ADAPTERS = {
+    "email": "navid.channels.registry.smtp_from_settings",
+    "sms": "navid.channels.registry.sms_from_settings",
+}
+
 # Where customers reach Navid's public pages (tracking pixel, links, unsubscribe, RSVP, surveys): the address
 # written into messages, so it must be the one customers can open, not 127.0.0.1 in production.
 NAVID_PUBLIC_URL = os.environ.get("NAVID_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -1,0 +1,58 @@
+"""Background work of campaigns: launching (materialise, then send) and sending each channel's outbox.
+
+Every task takes ids and can run twice: the outbox in the database, not the broker, says what is sent.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from navid.campaigns.execution import campaign_complete_if_done, channel_send
+from navid.campaigns.materialise import campaign_materialise
+from navid.campaigns.models import Campaign, ChannelPlan, State
+
+# A send task hands over to a fresh one after this long, so that a long campaign does not pin one worker slot
+# and a deployment can restart workers between slices.
+SLICE_SECONDS = 120.0
+UNAVAILABLE_RETRY_SECONDS = 30
+LONGEST_WAIT_SECONDS = 3600
+
+
+@shared_task(acks_late=True)
+def send_channel(campaign_id: int, channel: str) -> str:
+    """Send the campaign channel's due messages; re-enqueue itself while work remains; answer why it stopped."""
+    report = channel_send(campaign_id=campaign_id, channel=channel, max_seconds=SLICE_SECONDS)
+    if report.reason == "time":
+        send_channel.delay(campaign_id, channel)
+    elif report.reason == "unavailable":
+        send_channel.apply_async((campaign_id, channel), countdown=UNAVAILABLE_RETRY_SECONDS)
+    elif report.reason == "done" and report.next_due_in is not None:
+        # Messages waiting for their time (quiet hours, a retry, another worker's lease): come back then.
+        countdown = min(LONGEST_WAIT_SECONDS, max(1, int(report.next_due_in) + 1))
+        send_channel.apply_async((campaign_id, channel), countdown=countdown)
+    campaign_complete_if_done(campaign_id=campaign_id)
+    return report.reason
+
+
+@shared_task(acks_late=True)
+def send_campaign(campaign_id: int) -> int:
+    """Start the send tasks of every channel of a running campaign (several per channel); answer how many."""
+    if not Campaign.objects.filter(pk=campaign_id, state=State.RUNNING).exists():
+        return 0
+    channels = list(ChannelPlan.objects.filter(campaign_id=campaign_id).values_list("channel", flat=True))
+    for channel in channels:
+        for _ in range(settings.NAVID_SEND_WORKERS_PER_CHANNEL):
+            send_channel.delay(campaign_id, channel)
+    return len(channels) * settings.NAVID_SEND_WORKERS_PER_CHANNEL
+
+
+@shared_task(acks_late=True)
+def launch_campaign(campaign_id: int) -> int:
+    """Write the running campaign's first wave (decisions and outbox), then start sending it."""
+    if not Campaign.objects.filter(pk=campaign_id, state=State.RUNNING).exists():
+        return 0
+    campaign_materialise(
+        campaign_id=campaign_id, wave=1
+    )  # a second call for the same wave writes nothing more
+    return int(send_campaign(campaign_id))

@@ -1,0 +1,77 @@
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from navid.campaigns import tasks
+from navid.campaigns.models import Campaign, OutboxMessage, State
+from navid.campaigns.tests.sending import customers_bulk, outbox_write, running_campaign
+from navid.celery import app
+from navid.channels.tests.servers import SmtpServer, smtp_server_fixture  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def smtp_settings(settings: Any, smtp_server: SmtpServer) -> SmtpServer:
+    settings.NAVID_SMTP_HOST, settings.NAVID_SMTP_PORT = smtp_server.host, smtp_server.port
+    settings.NAVID_SEND_WORKERS_PER_CHANNEL = 2
+    return smtp_server
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_send_channel_sends_everything_due_completes_the_campaign_and_a_second_run_sends_nothing(
+    smtp_settings: SmtpServer,
+) -> None:
+    campaign = running_campaign()
+    outbox_write(campaign=campaign, customers=customers_bulk(count=5))
+
+    assert tasks.send_channel.apply(args=(campaign.id, "email")).get() == "done"
+    assert tasks.send_channel.apply(args=(campaign.id, "email")).get() == "not_running"
+
+    assert len(smtp_settings.messages) == 5
+    campaign.refresh_from_db()
+    assert campaign.state == State.COMPLETED
+
+
+def test_launch_materialises_wave_one_then_sends_every_channel(
+    smtp_settings: SmtpServer, eager: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign = running_campaign()
+    customers = customers_bulk(count=3)
+    calls = []
+
+    def materialise(*, campaign_id: int, wave: int = 1) -> None:
+        # Materialisation is another part of the campaign work; here it writes the outbox the same way.
+        calls.append((campaign_id, wave))
+        if not OutboxMessage.objects.filter(campaign_id=campaign_id).exists():
+            outbox_write(campaign=Campaign.objects.get(pk=campaign_id), customers=customers)
+
+    monkeypatch.setattr(tasks, "campaign_materialise", materialise)
+
+    assert tasks.launch_campaign.apply(args=(campaign.id,)).get() == 2  # two send tasks for the one channel
+
+    assert calls == [(campaign.id, 1)]
+    assert sorted(m.recipients[0] for m in smtp_settings.messages) == [
+        "c0@example.com",
+        "c1@example.com",
+        "c2@example.com",
+    ]
+    campaign.refresh_from_db()
+    assert campaign.state == State.COMPLETED
+
+
+def test_launch_does_nothing_for_a_campaign_that_is_not_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign = running_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(state=State.APPROVED)
+    monkeypatch.setattr(tasks, "campaign_materialise", lambda **kwargs: pytest.fail("must not materialise"))
+
+    assert tasks.launch_campaign.apply(args=(campaign.id,)).get() == 0
+    assert tasks.send_campaign.apply(args=(campaign.id,)).get() == 0
