@@ -163,6 +163,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navid.offers.tasks.retrain_propensity_models",
         "schedule": crontab(hour=3, minute=30, day_of_week=0),
     },
+    "campaign-attribution": {
+        "task": "navid.campaigns.tasks.recompute_attribution",
+        "schedule": 600.0,
+    },
     "start-due-campaigns": {
         "task": "navid.campaigns.scheduling.start_due_campaigns",
         "schedule": 60.0,
@@ -193,8 +197,12 @@ NAVID_SEND_WORKERS_PER_CHANNEL = int(os.environ.get("NAVID_SEND_WORKERS_PER_CHAN
 # The adapter factory of each channel (dotted path of a callable taking commit_point and on_deliver).
 NAVID_CHANNEL_ADAPTERS = {
     "email": "navid.channels.registry.smtp_from_settings",
+    "event": "navid.channels.registry.smtp_from_settings",  # invitations go out by email
     "sms": "navid.channels.registry.sms_from_settings",
+    "mail": "navid.channels.registry.mail_from_settings",
 }
+# Direct mail: each batch of letters is one PDF with its CSV manifest, for the print house to collect.
+NAVID_LETTERS_DIR = Path(os.environ.get("NAVID_LETTERS_DIR", str(VAR_DIR / "letters")))
 
 # Where customers reach Navid's public pages (tracking pixel, links, unsubscribe, RSVP, surveys): the address
 # written into messages, so it must be the one customers can open, not 127.0.0.1 in production.

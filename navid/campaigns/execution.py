@@ -49,6 +49,7 @@ from navid.campaigns.models import (
 )
 from navid.campaigns.personalise import personalise
 from navid.campaigns.tokens import public_url
+from navid.channels import mail
 from navid.channels.base import Adapter, ChannelUnavailable, Outgoing, SendResult
 from navid.channels.hooks import Halt, Inbound, Receipt
 from navid.channels.registry import adapter_open
@@ -349,6 +350,26 @@ def message_render(*, context: _Context, message: OutboxMessage, customer: Custo
             language=language,
             text=text,
             sender=brand.sms_sender if brand and brand.sms_sender else "Navid",
+        )
+
+    if message.channel == CampaignChannel.MAIL:
+        return Outgoing(
+            key=message.idempotency_key,
+            to=message.address,
+            language=language,
+            subject=subject,
+            text=text,
+            sender=brand.sender_name if brand else "",
+            headers={
+                mail.HEADER_RECIPIENT: customer.display_name,
+                mail.HEADER_POSTAL_CODE: customer.postal_code,
+                mail.HEADER_BRAND_NAME: brand.name if brand else "",
+                mail.HEADER_BRAND_HEADER: brand.header_text if brand else "",
+                mail.HEADER_BRAND_FOOTER: brand.footer_text if brand else "",
+                mail.HEADER_BRAND_COLOR: brand.primary_color if brand else "",
+                mail.HEADER_RETURN_ADDRESS: brand.postal_address if brand else "",
+                mail.HEADER_DATE: format_date(timezone.now(), language),
+            },
         )
 
     def link(target: str) -> str:

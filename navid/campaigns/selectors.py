@@ -12,8 +12,9 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from navid.campaigns.models import Campaign, OutboxMessage, OutboxState, State
+from navid.campaigns.models import Campaign, OutboxState, State
 from navid.campaigns.plans import CampaignPlan, ChannelPlanData, TemplateData
+from navid.campaigns.progress import campaign_progress
 from navid.campaigns.workflow import Action, actions_allowed
 from navid.core.text import to_persian_digits
 
@@ -97,19 +98,19 @@ def campaign_actions(*, campaign: Campaign, user: Any) -> list[Action]:
 
 
 def campaign_outbox_progress(*, campaign_id: int) -> dict[str, int]:
-    """How far sending has got, from the outbox: counts per state, the total and the per cent finished."""
-    counts = OutboxMessage.objects.filter(campaign_id=campaign_id).aggregate(
-        total=Count("pk"),
-        pending=Count("pk", filter=Q(state=OutboxState.PENDING)),
-        claimed=Count("pk", filter=Q(state=OutboxState.CLAIMED)),
-        sent=Count("pk", filter=Q(state__in=NOTIFIED_STATES)),
-        delivered=Count("pk", filter=Q(state=OutboxState.DELIVERED)),
-        failed=Count("pk", filter=Q(state__in=(OutboxState.FAILED, OutboxState.BOUNCED))),
-        skipped=Count("pk", filter=Q(state__in=(OutboxState.SKIPPED, OutboxState.CANCELLED))),
-    )
-    finished = counts["sent"] + counts["failed"] + counts["skipped"]
-    counts["finished"] = finished
-    counts["percent"] = (100 * finished // counts["total"]) if counts["total"] else 0
+    """How far sending has got: the workers' counts per state, folded into what the progress bar shows."""
+    states = campaign_progress(campaign_id=campaign_id)["states"]
+    counts = {
+        "total": sum(states.values()),
+        "pending": states[OutboxState.PENDING],
+        "claimed": states[OutboxState.CLAIMED],
+        "sent": states[OutboxState.SENT] + states[OutboxState.DELIVERED],
+        "delivered": states[OutboxState.DELIVERED],
+        "failed": states[OutboxState.FAILED] + states[OutboxState.BOUNCED],
+        "skipped": states[OutboxState.SKIPPED] + states[OutboxState.CANCELLED],
+    }
+    counts["finished"] = counts["sent"] + counts["failed"] + counts["skipped"]
+    counts["percent"] = (100 * counts["finished"] // counts["total"]) if counts["total"] else 0
     return counts
 
 

@@ -5,12 +5,18 @@ Every task takes ids and can run twice: the outbox in the database, not the brok
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
+from navid.campaigns.attribution import attribution_recompute
+from navid.campaigns.events import event_invitations_sync
 from navid.campaigns.execution import campaign_complete_if_done, channel_send
 from navid.campaigns.materialise import campaign_materialise
-from navid.campaigns.models import Campaign, ChannelPlan, State
+from navid.campaigns.models import Campaign, ChannelPlan, Event, State
 
 # A send task hands over to a fresh one after this long, so that a long campaign does not pin one worker slot
 # and a deployment can restart workers between slices.
@@ -55,4 +61,26 @@ def launch_campaign(campaign_id: int) -> int:
     campaign_materialise(
         campaign_id=campaign_id, wave=1
     )  # a second call for the same wave writes nothing more
+    event_id = Event.objects.filter(campaign_id=campaign_id).values_list("pk", flat=True).first()
+    if event_id is not None:
+        event_invitations_sync(event_id=event_id)  # the guest list is the treatment group; safe to repeat
     return int(send_campaign(campaign_id))
+
+
+# Responses and conversions are recounted while a campaign runs and for one response window after it ends.
+ATTRIBUTION_AFTER_END_DAYS = 366
+
+
+@shared_task(acks_late=True)
+def recompute_attribution() -> int:
+    """Recount responses and conversions of running and recently finished campaigns; answer how many."""
+    since = timezone.now() - timedelta(days=ATTRIBUTION_AFTER_END_DAYS)
+    ids = list(
+        Campaign.objects.filter(
+            Q(state__in=(State.RUNNING, State.PAUSED))
+            | Q(state__in=(State.COMPLETED, State.STOPPED), finished_at__gte=since)
+        ).values_list("pk", flat=True)
+    )
+    for campaign_id in ids:
+        attribution_recompute(campaign_id=campaign_id)
+    return len(ids)

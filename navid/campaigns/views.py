@@ -3,8 +3,6 @@ previews, dry run, live progress, results and exports) and brand layouts. Thin: 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -158,22 +156,15 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _dry_run(campaign: Campaign) -> list[tuple[str, Any]] | None:
     """The contact policy's dry run as (rule, customers removed) lines, when the policy is built."""
-    try:
-        counts = policy_dry_run(campaign=campaign)
-    except NotImplementedError:
-        return None
+    counts = policy_dry_run(campaign=campaign)
     labels = rule_labels()
     items = counts.items() if isinstance(counts, Mapping) else counts
     return [(labels.get(str(rule), str(rule)), count) for rule, count in items]
 
 
 def _progress(campaign: Campaign) -> dict[str, Any]:
-    """Sending progress: the workers' own figures when that module is installed, else the outbox counts."""
+    """Sending progress from the outbox counts, and whether the page keeps polling."""
     progress: dict[str, Any] = dict(selectors.campaign_outbox_progress(campaign_id=campaign.pk))
-    if importlib.util.find_spec("navid.campaigns.execution") is not None:
-        execution = importlib.import_module("navid.campaigns.execution")
-        if hasattr(execution, "campaign_progress"):
-            progress.update(execution.campaign_progress(campaign_id=campaign.pk))
     progress["polling"] = campaign.state == State.RUNNING
     progress["poll_seconds"] = POLL_SECONDS
     return progress

@@ -16,6 +16,7 @@ from navid.channels.hooks import (
     commit_end_nothing,
     deliver_ignore,
 )
+from navid.channels.mail import MailAdapter
 from navid.channels.sms import SmppAdapter
 from navid.channels.sms_http import HttpSmsAdapter
 
@@ -31,6 +32,11 @@ def smtp_from_settings(*, commit_point: CommitPoint, commit_end: CommitEnd, on_d
         commit_point=commit_point,
         commit_end=commit_end,
     )
+
+
+def mail_from_settings(*, commit_point: CommitPoint, commit_end: CommitEnd, on_deliver: OnDeliver) -> Adapter:
+    """The direct-mail adapter: print-ready PDF letters and the print house's manifest under NAVID_LETTERS_DIR."""
+    return MailAdapter(output_dir=settings.NAVID_LETTERS_DIR)
 
 
 def sms_from_settings(*, commit_point: CommitPoint, commit_end: CommitEnd, on_deliver: OnDeliver) -> Adapter:

@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("campaigns", "0001_initial")]
+    dependencies = [("campaigns", "0003_contact_policy")]
 
     operations = [
         migrations.RunSQL(
