@@ -78,7 +78,8 @@ def recompute_attribution() -> int:
     ids = list(
         Campaign.objects.filter(
             Q(state__in=(State.RUNNING, State.PAUSED))
-            | Q(state__in=(State.COMPLETED, State.STOPPED), finished_at__gte=since)
+            | Q(state__in=(State.COMPLETED, State.STOPPED), finished_at__gte=since),
+            Q(starts_at__isnull=False) | Q(materialised_at__isnull=False),
         ).values_list("pk", flat=True)
     )
     for campaign_id in ids:

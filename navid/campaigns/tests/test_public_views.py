@@ -103,7 +103,7 @@ def test_a_click_to_a_foreign_site_gets_400_in_the_customers_language(public: Cl
     assert response.status_code == 400
     body = response.content.decode()
     assert '<html lang="fa" dir="rtl">' in body
-    assert "is not one of this campaign" in body
+    assert "مقصد جزو پیوندهای این کمپین نیست." in body
     assert "Location" not in response
 
 
