@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,7 +45,11 @@ def _serve(host: str, port: int, threads: int) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Migrate, create the demo users and data, then run the web server and a worker together."""
     _setup()
+    from django.conf import settings
+
     from navid.accounts.demo import demo_users_ensure
+    from navid.campaigns.demo import campaigns_demo_seed
+    from navid.channels.mailcatcher import mail_catcher_start
     from navid.customers.demo import demo_generate, reference_lists_ensure
     from navid.customers.models import Customer
     from navid.interactions.demo import complaint_categories_ensure, interactions_generate
@@ -85,23 +90,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(
             f"  {seeded.offers} offers, {seeded.pairs} pairs, {seeded.models} models in {seeded.seconds:.1f} s"
         )
+    if campaigns_demo_seed() is not None:
+        print("A demo email campaign waits for the director's approval (Campaigns).", flush=True)
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
         print(f"  {user.username:<10} {user.role.value}")
     print(f"\nNavid is running at {url}/  (API docs: {url}/api/v1/docs). Press Ctrl+C to stop.\n", flush=True)
-    worker = subprocess.Popen(_worker_argv(concurrency=1))  # noqa: S603
+    # Campaign email goes to the demo's own SMTP server and is kept under var/demo-mail/; the worker also runs
+    # the schedule (campaigns whose start time comes, attribution, nightly recomputes).
+    mail_port = _free_port()
+    catcher = mail_catcher_start(folder=settings.VAR_DIR / "demo-mail", port=mail_port)
+    print(f"Campaign email is delivered to {settings.VAR_DIR / 'demo-mail'} (SMTP 127.0.0.1:{mail_port}).")
+    worker_env = {**os.environ, "NAVID_SMTP_HOST": "127.0.0.1", "NAVID_SMTP_PORT": str(mail_port)}
+    worker = subprocess.Popen([*_worker_argv(concurrency=1), "--beat"], env=worker_env)  # noqa: S603
     try:
         _serve(args.host, args.port, threads=8)
     except KeyboardInterrupt:
         pass
     finally:
+        catcher.stop()
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
     return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _assign_portfolio() -> None:
