@@ -35,7 +35,14 @@ def test_plan_submit_approve_and_read_the_page_in_persian(live_server: Any, page
     UserFactory(username="director", password="pass-word-123", role=Role.MARKETING_DIRECTOR)
     target = Segment.objects.create(
         name="Salary customers",
-        definition={"version": 1, "root": {"type": "group", "op": "and", "children": []}},
+        definition={
+            "version": 1,
+            "root": {
+                "type": "group",
+                "op": "and",
+                "children": [{"type": "field", "field": "status", "operator": "in", "value": ["customer"]}],
+            },
+        },
     )
     offer = OfferFactory(name="12-month deposit")
     brand = BrandFactory(name="Navid Bank", header_text="Navid Bank")

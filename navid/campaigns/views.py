@@ -155,7 +155,10 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _dry_run(campaign: Campaign) -> list[tuple[str, Any]] | None:
-    """The contact policy's dry run as (rule, customers removed) lines, when the policy is built."""
+    """The contact policy's dry run as (rule, customers removed) lines, until the contact list is written; after
+    that the decision rows themselves give the exclusions (in the results)."""
+    if campaign.materialised_at is not None:
+        return None
     counts = policy_dry_run(campaign=campaign)
     labels = rule_labels()
     items = counts.items() if isinstance(counts, Mapping) else counts

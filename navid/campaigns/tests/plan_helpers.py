@@ -16,11 +16,21 @@ from navid.segments.models import Segment
 
 START = timezone.make_aware(dt.datetime(2026, 12, 1, 9, 0))
 END = timezone.make_aware(dt.datetime(2026, 12, 31, 18, 0))
-NO_RULES = {"version": 1, "root": {"type": "group", "op": "and", "children": []}}
+# Every customer, prospect or customer: a valid rule tree, as the contact policy's dry run compiles it.
+NO_RULES = {
+    "version": 1,
+    "root": {
+        "type": "group",
+        "op": "and",
+        "children": [
+            {"type": "field", "field": "status", "operator": "in", "value": ["prospect", "customer"]}
+        ],
+    },
+}
 
 
 def segment(name: str = "Everyone") -> Segment:
-    """A dynamic segment with an empty rule tree."""
+    """A dynamic segment of everyone."""
     return Segment.objects.create(name=name, definition=NO_RULES)
 
 

@@ -198,7 +198,7 @@ def test_an_rsvp_when_the_seats_are_gone_says_so(public: Client) -> None:
     response = public.post(_path(message, "rsvp"), {"answer": "yes"})
 
     assert response.status_code == 409
-    assert "every seat is taken" in response.content.decode()
+    assert "متأسفیم، همه صندلی‌ها پر شده است." in response.content.decode()
 
 
 def test_an_rsvp_for_a_campaign_without_event_gets_404(public: Client) -> None:
