@@ -96,13 +96,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
         print(f"  {user.username:<10} {user.role.value}")
-    print(f"\nNavid is running at {url}/  (API docs: {url}/api/v1/docs). Press Ctrl+C to stop.\n", flush=True)
     # Campaign email goes to the demo's own SMTP server and is kept under var/demo-mail/; the worker also runs
     # the schedule (campaigns whose start time comes, attribution, nightly recomputes).
     mail_port = _free_port()
     catcher = mail_catcher_start(folder=settings.VAR_DIR / "demo-mail", port=mail_port)
     print(f"Campaign email is delivered to {settings.VAR_DIR / 'demo-mail'} (SMTP 127.0.0.1:{mail_port}).")
-    worker_env = {**os.environ, "NAVID_SMTP_HOST": "127.0.0.1", "NAVID_SMTP_PORT": str(mail_port)}
+    worker_env = {
+        **os.environ,
+        "NAVID_SMTP_HOST": "127.0.0.1",
+        "NAVID_SMTP_PORT": str(mail_port),
+        # Links in the demo's messages (unsubscribe, tracked clicks) lead to this server.
+        "NAVID_PUBLIC_URL": os.environ.get("NAVID_PUBLIC_URL", url),
+    }
+    print(f"\nNavid is running at {url}/  (API docs: {url}/api/v1/docs). Press Ctrl+C to stop.\n", flush=True)
     worker = subprocess.Popen([*_worker_argv(concurrency=1), "--beat"], env=worker_env)  # noqa: S603
     try:
         _serve(args.host, args.port, threads=8)

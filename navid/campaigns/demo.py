@@ -28,21 +28,21 @@ _TEMPLATES = (
         CampaignChannel.EMAIL,
         "fa",
         subject="{first_name} گرامی، پیشنهاد ویژه سپرده برای شما",
-        body="{full_name} گرامی،\nسپرده ویژه {offer} تا {offer_valid_until} برای شما آماده است.\n"
+        body="{full_name} گرامی،\nپیشنهاد ویژه ما برای شما: {offer}.\n"
         "https://bank.example/deposit\nلغو اشتراک: {unsubscribe_url}",
     ),
     TemplateData(
         CampaignChannel.EMAIL,
         "ru",
         subject="{first_name}, специальное предложение по вкладу",
-        body="Уважаемый(ая) {full_name}!\nВклад «{offer}» доступен для вас до {offer_valid_until}.\n"
+        body="Уважаемый(ая) {full_name}!\nСпециальное предложение для вас: {offer}.\n"
         "https://bank.example/deposit\nОтписаться: {unsubscribe_url}",
     ),
     TemplateData(
         CampaignChannel.EMAIL,
         "en",
         subject="{first_name}, a deposit offer for you",
-        body="Dear {full_name},\nthe {offer} deposit is yours until {offer_valid_until}.\n"
+        body="Dear {full_name},\nour special offer for you: {offer}.\n"
         "https://bank.example/deposit\nUnsubscribe: {unsubscribe_url}",
     ),
 )
@@ -55,7 +55,8 @@ def campaigns_demo_seed() -> Campaign | None:
         return found
     users = get_user_model().objects
     maker, analyst = users.filter(username="campaigns").first(), users.filter(username="analyst").first()
-    offer = Offer.objects.filter(is_active=True).order_by("pk").first()
+    offers = Offer.objects.filter(is_active=True).order_by("pk")
+    offer = offers.filter(product_type__code="term-deposit").first() or offers.first()
     if maker is None or analyst is None:
         return None
     brand, _created = Brand.objects.get_or_create(
