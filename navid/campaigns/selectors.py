@@ -18,18 +18,6 @@ from navid.campaigns.progress import campaign_progress
 from navid.campaigns.workflow import Action, actions_allowed
 from navid.core.text import to_persian_digits
 
-# Outbox states that mean the message has left Navid.
-NOTIFIED_STATES = (OutboxState.SENT, OutboxState.DELIVERED)
-# States that will not change any more.
-FINISHED_STATES = (
-    OutboxState.SENT,
-    OutboxState.DELIVERED,
-    OutboxState.FAILED,
-    OutboxState.BOUNCED,
-    OutboxState.SKIPPED,
-    OutboxState.CANCELLED,
-)
-
 
 def campaigns_visible(*, user: Any, state: str | None = None, query: str = "") -> QuerySet[Campaign]:
     """The campaigns `user` may read (everyone with the view permission reads all), newest start first."""

@@ -3,7 +3,7 @@ previews, dry run, live progress, results and exports) and brand layouts. Thin: 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -159,10 +159,8 @@ def _dry_run(campaign: Campaign) -> list[tuple[str, Any]] | None:
     that the decision rows themselves give the exclusions (in the results)."""
     if campaign.materialised_at is not None:
         return None
-    counts = policy_dry_run(campaign=campaign)
     labels = rule_labels()
-    items = counts.items() if isinstance(counts, Mapping) else counts
-    return [(labels.get(str(rule), str(rule)), count) for rule, count in items]
+    return [(labels.get(rule, rule), count) for rule, count in policy_dry_run(campaign=campaign)]
 
 
 def _progress(campaign: Campaign) -> dict[str, Any]:
