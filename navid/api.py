@@ -16,7 +16,11 @@ from navid.core.errors import Conflict, NotFound, PermissionDenied, ValidationFa
 from navid.customers.api import router as customers_router
 from navid.interactions.api import router as interactions_router
 from navid.offers.api import router as offers_router
+from navid.loyalty.api import router as loyalty_router
+from navid.sales.api import router as sales_router
 from navid.segments.api import router as segments_router
+from navid.surveys.api import router as surveys_router
+from navid.telemarketing.api import router as telemarketing_router
 
 
 class BearerKey(HttpBearer):
@@ -46,6 +50,10 @@ api.add_router("/", interactions_router)
 api.add_router("/", segments_router)
 api.add_router("/", offers_router)
 api.add_router("/", campaigns_router)
+api.add_router("/", sales_router)
+api.add_router("/", loyalty_router)
+api.add_router("/", telemarketing_router)
+api.add_router("/", surveys_router)
 
 
 @api.exception_handler(ValidationFailed)

@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "navid.offers",
     "navid.channels",
     "navid.campaigns",
+    "navid.sales",
+    "navid.loyalty",
+    "navid.telemarketing",
+    "navid.surveys",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Satisfaction surveys, NPS and evaluation parameters (R6.1, R8.4)."""
