@@ -175,6 +175,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navid.campaigns.scheduling.start_due_campaigns",
         "schedule": 60.0,
     },
+    "sales-leads-from-campaign-responses": {
+        "task": "navid.sales.tasks.leads_from_campaign_responses",
+        "schedule": 900.0,
+    },
 }
 # Task modules that are not called tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["navid.campaigns.scheduling"]

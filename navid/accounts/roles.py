@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from django.utils.functional import Promise
@@ -248,3 +248,45 @@ def widest_scope(roles: list[Role]) -> Scope:
     """The scope of the most widely seeing role among `roles` (portfolio when there are none)."""
     scopes = [ROLES[r].scope for r in roles]
     return max(scopes, key=_SCOPE_ORDER.__getitem__, default=Scope.PORTFOLIO)
+
+
+# Sales (R7.2, R7.3, R8.3): those who sell take applications and work leads within their scope and see their
+# funnel; branch officers also decide applications; the director supervises (reads, reassigns); an administrator
+# keeps the distribution rules, the product requirements and the kiosk devices.
+_SALES_SELL = (
+    "sales.view_lead",
+    "sales.add_lead",
+    "sales.change_lead",
+    "sales.view_application",
+    "sales.add_application",
+    "sales.change_application",
+)
+_SALES_SETTINGS = tuple(
+    f"sales.{verb}_{model}"
+    for model in ("distributionrule", "productrequirement", "kioskdevice")
+    for verb in ("view", "add", "change", "delete")
+)
+_SALES_GRANTS: dict[Role, tuple[str, ...]] = {
+    Role.MARKETING_DIRECTOR: (
+        "sales.view_lead",
+        "sales.reassign_lead",
+        "sales.view_application",
+        "sales.view_sales_kpis",
+        "sales.view_distributionrule",
+    ),
+    Role.MARKETING_ANALYST: ("sales.view_lead", "sales.view_application", "sales.view_sales_kpis"),
+    Role.AGENT: _SALES_SELL,
+    Role.BRANCH_OFFICER: (*_SALES_SELL, "sales.decide_application", "sales.view_sales_kpis"),
+    Role.RELATIONSHIP_MANAGER: (*_SALES_SELL, "sales.view_sales_kpis"),
+    Role.ADMINISTRATOR: (
+        *_SALES_SELL,
+        "sales.decide_application",
+        "sales.reassign_lead",
+        "sales.view_sales_kpis",
+        *_SALES_SETTINGS,
+    ),
+}
+ROLES = {
+    role: replace(spec, permissions=tuple(dict.fromkeys((*spec.permissions, *_SALES_GRANTS.get(role, ())))))
+    for role, spec in ROLES.items()
+}

@@ -30,6 +30,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("campaign_events:list"), "label": _("Events"), "key": "events"})
         if user.has_perm("sales.view_followup"):
             items.append({"url": reverse("sales:followups"), "label": _("Follow-ups"), "key": "follow-ups"})
+        if user.has_perm("sales.view_lead"):
+            items.append({"url": reverse("sales:leads"), "label": _("Leads"), "key": "leads"})
+        if user.has_perm("sales.view_application"):
+            items.append(
+                {"url": reverse("sales:applications"), "label": _("Applications"), "key": "applications"}
+            )
+        if user.has_perm("sales.view_sales_kpis"):
+            items.append(
+                {"url": reverse("sales:dashboard"), "label": _("Sales funnel"), "key": "sales-dashboard"}
+            )
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):

@@ -49,7 +49,9 @@ class Assigner:
     def __init__(self) -> None:
         user_model = get_user_model()
         # Locked so that two processes assigning at once do not both read the same round-robin cursor.
-        self.rules = list(DistributionRule.objects.select_for_update().filter(is_active=True).order_by("position", "pk"))
+        self.rules = list(
+            DistributionRule.objects.select_for_update().filter(is_active=True).order_by("position", "pk")
+        )
         members: dict[int, list[int]] = defaultdict(list)
         through = DistributionRule.managers.through
         for rule_id, user_id in (

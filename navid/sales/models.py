@@ -202,7 +202,12 @@ class Application(TimeStampedModel):
         verbose_name=_("taken by"),
     )
     kiosk = models.ForeignKey(
-        KioskDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("kiosk")
+        KioskDevice,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("kiosk"),
     )
 
     class Meta:

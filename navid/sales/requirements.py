@@ -121,7 +121,9 @@ def _is_empty(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-def values_clean(requirements: Requirements, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def values_clean(
+    requirements: Requirements, values: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The answers checked against the product's fields: (clean values, errors by "values.<name>")."""
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
@@ -155,7 +157,9 @@ class IncomingDocument:
 def document_check(requirements: Requirements, document: IncomingDocument) -> str:
     """The content type of an acceptable document; ValueError saying why it is not."""
     if requirements.document(document.kind) is None:
-        raise ValueError(_("This product asks for no document of the kind “%(kind)s”.") % {"kind": document.kind})
+        raise ValueError(
+            _("This product asks for no document of the kind “%(kind)s”.") % {"kind": document.kind}
+        )
     if not document.content:
         raise ValueError(_("The file is empty."))
     if len(document.content) > DOCUMENT_MAX_BYTES:

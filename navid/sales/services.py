@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
 import hashlib
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -300,7 +299,12 @@ def _lead_insert(
     assigner.save()
     LeadStageSpan.objects.create(lead=lead, stage=LeadStage.NEW, entered_at=now)
     audit_record(
-        actor=actor, action=AuditAction.CREATE, instance=lead, before=None, after=model_snapshot(lead), record=customer
+        actor=actor,
+        action=AuditAction.CREATE,
+        instance=lead,
+        before=None,
+        after=model_snapshot(lead),
+        record=customer,
     )
     return lead
 
@@ -318,14 +322,18 @@ def _advance(*, lead: Lead, target: LeadStage, actor: Actor, now: dt.datetime) -
     _close_span(lead, now)
     by = actor if actor is not None and actor.is_authenticated else None
     for passed in pipeline.stages_between(lead.stage, target):
-        LeadStageSpan.objects.create(lead=lead, stage=passed, entered_at=now, left_at=now, seconds=0, actor=by)
+        LeadStageSpan.objects.create(
+            lead=lead, stage=passed, entered_at=now, left_at=now, seconds=0, actor=by
+        )
     left_new = lead.stage == LeadStage.NEW
     lead.stage = target
     lead.stage_entered_at = now
     lead.due_at = pipeline.due_after(target, now)
     if target in (LeadStage.WON, LeadStage.LOST):
         lead.closed_at = now
-        LeadStageSpan.objects.create(lead=lead, stage=target, entered_at=now, left_at=now, seconds=0, actor=by)
+        LeadStageSpan.objects.create(
+            lead=lead, stage=target, entered_at=now, left_at=now, seconds=0, actor=by
+        )
     else:
         LeadStageSpan.objects.create(lead=lead, stage=target, entered_at=now, actor=by)
     if left_new and lead.first_contact_at is None:
@@ -471,7 +479,7 @@ def campaign_responses_to_leads() -> int:
     their first stage span, and the new leads are assigned in bulk. Returns the number of leads created.
     """
     now = timezone.now()
-    params = {
+    params: dict[str, Any] = {
         "now": now,
         "source": LeadSource.CAMPAIGN_RESPONSE.value,
         "stage": LeadStage.NEW.value,
@@ -485,7 +493,9 @@ def campaign_responses_to_leads() -> int:
             cursor.execute(_NEW_SPANS, params)
     if created:
         new_ids = list(
-            Lead.objects.filter(source=LeadSource.CAMPAIGN_RESPONSE, created_at=now).values_list("pk", flat=True)
+            Lead.objects.filter(source=LeadSource.CAMPAIGN_RESPONSE, created_at=now).values_list(
+                "pk", flat=True
+            )
         )
         leads_assign_unassigned(lead_ids=new_ids)
     return created
@@ -506,7 +516,9 @@ def product_requirements(*, product: ProductType) -> Requirements:
 
 
 @transaction.atomic
-def product_requirements_set(*, actor: Actor, product: ProductType, fields: Any, documents: Any) -> ProductRequirement:
+def product_requirements_set(
+    *, actor: Actor, product: ProductType, fields: Any, documents: Any
+) -> ProductRequirement:
     """Replace the fields and documents an application for `product` needs; ValidationFailed names each bad row."""
     parsed = requirements_parse(fields=fields, documents=documents)
     requirement, created = ProductRequirement.objects.get_or_create(product_type=product)
@@ -571,13 +583,17 @@ def application_submit(
     idempotency_key = (idempotency_key or "").strip() or None
     errors: dict[str, list[str]] = {}
     if channel not in ApplicationChannel.values:
-        errors["channel"] = [_("must be one of: %(values)s") % {"values": ", ".join(ApplicationChannel.values)}]
+        errors["channel"] = [
+            _("must be one of: %(values)s") % {"values": ", ".join(ApplicationChannel.values)}
+        ]
     if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
         errors["idempotency_key"] = [_("At most %(n)d characters.") % {"n": IDEMPOTENCY_KEY_MAX}]
     if errors:
         raise ValidationFailed(errors)
     today = timezone.localdate()
-    existing = _existing_application(customer=customer, product=product, idempotency_key=idempotency_key, day=today)
+    existing = _existing_application(
+        customer=customer, product=product, idempotency_key=idempotency_key, day=today
+    )
     if existing is not None:
         return existing, False
     if customer.is_deleted:
@@ -797,7 +813,9 @@ def kiosk_device_create(*, actor: Actor, name: str, branch: Branch | None = None
     prefix = secrets.token_hex(4)
     key = f"kiosk_{prefix}_{secrets.token_urlsafe(24)}"
     device = KioskDevice.objects.create(name=name, branch=branch, prefix=prefix, digest=_kiosk_digest(key))
-    audit_record(actor=actor, action=AuditAction.CREATE, instance=device, before=None, after=model_snapshot(device))
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, instance=device, before=None, after=model_snapshot(device)
+    )
     return device, key
 
 
