@@ -715,6 +715,7 @@ def application_documents_add(
     *, actor: Actor, application: Application, documents: list[IncomingDocument]
 ) -> list[ApplicationDocument]:
     """Add documents to an application waiting for its decision; each checked, all or none stored."""
+    application = Application.objects.select_related("customer", "product_type").get(pk=application.pk)
     if application.status not in (ApplicationStatus.SUBMITTED, ApplicationStatus.IN_REVIEW):
         raise Conflict(_("Documents can be added only before the decision."))
     if not documents:
@@ -735,7 +736,7 @@ def application_documents_add(
                     action=AuditAction.CREATE,
                     instance=document,
                     before=None,
-                    after=model_snapshot(document),
+                    after=model_snapshot(document) | {"file": document.file.name},
                     record=application.customer,
                 )
     except BaseException:
