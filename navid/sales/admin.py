@@ -29,8 +29,10 @@ class KioskDeviceAdmin(admin.ModelAdmin):
     list_display = ("name", "branch", "prefix", "is_active", "last_used_at")
     readonly_fields = ("prefix", "last_used_at")
 
-    def get_fields(self, request: HttpRequest, obj: KioskDevice | None = None) -> list[str]:
-        return ["name", "branch"] if obj is None else ["name", "branch", "is_active", "prefix", "last_used_at"]
+    def get_fields(self, request: HttpRequest, obj: KioskDevice | None = None) -> list[Any]:
+        return (
+            ["name", "branch"] if obj is None else ["name", "branch", "is_active", "prefix", "last_used_at"]
+        )
 
     def save_model(self, request: HttpRequest, obj: KioskDevice, form: Any, change: bool) -> None:
         if change:
@@ -41,7 +43,9 @@ class KioskDeviceAdmin(admin.ModelAdmin):
         obj._state.adding = False
         messages.warning(
             request,
-            _("The key of this kiosk, shown only now: %(key)s — type it on the tablet at /sales/kiosk/setup/.")
+            _(
+                "The key of this kiosk, shown only now: %(key)s — type it on the tablet at /sales/kiosk/setup/."
+            )
             % {"key": key},
         )
 

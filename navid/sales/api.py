@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema, UploadedFile
+from ninja import File, Form, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from navid.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -115,7 +115,7 @@ def _decode(documents: list[DocumentIn]) -> list[IncomingDocument]:
 
 
 @router.post("/applications", response={200: ApplicationOut, 201: ApplicationOut})
-def create_application(request: HttpRequest, payload: ApplicationIn) -> tuple[int, ApplicationOut]:
+def create_application(request: HttpRequest, payload: ApplicationIn) -> Status:
     """Submit an application. Send an `Idempotency-Key` header: the same key (or the same customer, product and
     day) returns the application already submitted with 200 and `created: false`; a new one is 201."""
     _require(request, "sales.add_application")
@@ -129,7 +129,7 @@ def create_application(request: HttpRequest, payload: ApplicationIn) -> tuple[in
         documents=_decode(payload.documents),
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
-    return (201 if created else 200), _application_out(application, created=created)
+    return Status(201 if created else 200, _application_out(application, created=created))
 
 
 def _application(request: HttpRequest, application_id: int) -> Application:
@@ -149,7 +149,7 @@ def get_application(request: HttpRequest, application_id: int) -> ApplicationOut
 @router.post("/applications/{application_id}/documents", response={201: list[DocumentOut]})
 def add_documents(
     request: HttpRequest, application_id: int, kind: Form[str], file: File[UploadedFile]
-) -> tuple[int, list[DocumentOut]]:
+) -> Status:
     """Add a document (multipart: `kind` and `file`) to an application waiting for its decision."""
     _require(request, "sales.add_application")
     application = _application(request, application_id)
@@ -161,10 +161,15 @@ def add_documents(
     stored = services.application_documents_add(
         actor=request.user, application=application, documents=[incoming]
     )
-    return 201, [
-        DocumentOut(id=d.pk, kind=d.kind, filename=d.original_name, content_type=d.content_type, size=d.size)
-        for d in stored
-    ]
+    return Status(
+        201,
+        [
+            DocumentOut(
+                id=d.pk, kind=d.kind, filename=d.original_name, content_type=d.content_type, size=d.size
+            )
+            for d in stored
+        ],
+    )
 
 
 class LeadIn(Schema):
@@ -201,7 +206,7 @@ def _lead_out(lead: Lead) -> LeadOut:
 
 
 @router.post("/leads", response={201: LeadOut})
-def create_lead(request: HttpRequest, payload: LeadIn) -> tuple[int, LeadOut]:
+def create_lead(request: HttpRequest, payload: LeadIn) -> Status:
     """Open a lead; it is given to a manager by the distribution rules (once per source and source_ref)."""
     _require(request, "sales.add_lead")
     customer = customer_get(user=request.user, pk=payload.customer_id)
@@ -214,4 +219,4 @@ def create_lead(request: HttpRequest, payload: LeadIn) -> tuple[int, LeadOut]:
         campaign_id=payload.campaign_id,
         notes=payload.notes,
     )
-    return 201, _lead_out(Lead.objects.select_related("assignee", "product_type").get(pk=lead.pk))
+    return Status(201, _lead_out(Lead.objects.select_related("assignee", "product_type").get(pk=lead.pk)))

@@ -129,7 +129,12 @@ def test_an_ineligible_customer_is_told_which_rule_fails_and_nothing_is_created(
     child = CustomerFactory(birth_date=dt.date.today() - dt.timedelta(days=365 * 10))
     with pytest.raises(ValidationFailed) as caught:
         services.application_submit(
-            actor=None, customer=child, product=loan, channel="kiosk", values=GOOD_VALUES, documents=[_id_card()]
+            actor=None,
+            customer=child,
+            product=loan,
+            channel="kiosk",
+            values=GOOD_VALUES,
+            documents=[_id_card()],
         )
     assert caught.value.errors == {
         "product": ["The customer is not eligible for Loan: younger than 18 or no birth date."]
@@ -153,10 +158,19 @@ def test_the_same_key_or_the_same_customer_product_and_day_returns_the_first(loa
         actor=None, customer=customer, product=loan, channel="api", idempotency_key="k-1"
     )
     same_day, created_same_day = services.application_submit(
-        actor=None, customer=customer, product=loan, channel="branch", values=GOOD_VALUES, documents=[_id_card()]
+        actor=None,
+        customer=customer,
+        product=loan,
+        channel="branch",
+        values=GOOD_VALUES,
+        documents=[_id_card()],
     )
     assert (again.pk, same_day.pk, created_again, created_same_day) == (first.pk, first.pk, False, False)
-    assert (Application.objects.count(), Lead.objects.count(), ApplicationDocument.objects.count()) == (1, 1, 1)
+    assert (Application.objects.count(), Lead.objects.count(), ApplicationDocument.objects.count()) == (
+        1,
+        1,
+        1,
+    )
     with pytest.raises(Conflict):
         services.application_submit(
             actor=None, customer=CustomerFactory(), product=loan, channel="api", idempotency_key="k-1"
@@ -168,16 +182,25 @@ def test_approval_converts_the_prospect_and_wins_the_lead(make_user: Any, loan: 
     officer = make_user(Role.BRANCH_OFFICER)
     prospect = CustomerFactory(status="prospect")
     application, _ = services.application_submit(
-        actor=None, customer=prospect, product=loan, channel="kiosk", values=GOOD_VALUES, documents=[_id_card()]
+        actor=None,
+        customer=prospect,
+        product=loan,
+        channel="kiosk",
+        values=GOOD_VALUES,
+        documents=[_id_card()],
     )
     with pytest.raises(Conflict):
-        services.application_act(actor=officer, application=application, action="approve")  # not in review yet
+        services.application_act(
+            actor=officer, application=application, action="approve"
+        )  # not in review yet
     services.application_act(actor=officer, application=application, action="review")
     application = services.application_act(actor=officer, application=application, action="approve")
     assert application.status == "approved" and application.decided_at is not None
     prospect.refresh_from_db()
     assert prospect.status == "customer"
-    assert list(ConversionEvent.objects.values_list("customer_id", "source")) == [(prospect.pk, "application")]
+    assert list(ConversionEvent.objects.values_list("customer_id", "source")) == [
+        (prospect.pk, "application")
+    ]
     lead = Lead.objects.get()
     assert (lead.stage, lead.value) == ("won", Decimal("9000000"))
 
@@ -207,9 +230,16 @@ def test_rejection_needs_a_reason_loses_the_lead_and_needs_the_permission(make_u
 def test_documents_can_be_added_before_the_decision_only(make_user: Any, loan: Any) -> None:
     officer = make_user(Role.BRANCH_OFFICER)
     application, _ = services.application_submit(
-        actor=None, customer=CustomerFactory(), product=loan, channel="branch", values=GOOD_VALUES, documents=[_id_card()]
+        actor=None,
+        customer=CustomerFactory(),
+        product=loan,
+        channel="branch",
+        values=GOOD_VALUES,
+        documents=[_id_card()],
     )
-    services.application_documents_add(actor=officer, application=application, documents=[_id_card("back.png", PNG)])
+    services.application_documents_add(
+        actor=officer, application=application, documents=[_id_card("back.png", PNG)]
+    )
     assert application.documents.count() == 2
     with pytest.raises(ValidationFailed) as caught:
         services.application_documents_add(

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _lead(customer: Any, product: Any = None, ref: str = "") -> Lead:
-    return services.lead_create(actor=None, customer=customer, product=product, source="manual", source_ref=ref)
+    return services.lead_create(
+        actor=None, customer=customer, product=product, source="manual", source_ref=ref
+    )
 
 
 def test_round_robin_goes_round_the_rules_managers_by_id(make_user: Any) -> None:

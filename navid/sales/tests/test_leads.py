@@ -23,7 +23,9 @@ from navid.sales.tasks import leads_from_campaign_responses
 pytestmark = pytest.mark.django_db
 
 
-def test_a_lead_is_created_once_per_source_reference_with_its_offer_value_and_due_date(make_user: Any) -> None:
+def test_a_lead_is_created_once_per_source_reference_with_its_offer_value_and_due_date(
+    make_user: Any,
+) -> None:
     manager = make_user(Role.RELATIONSHIP_MANAGER)
     card = ProductTypeFactory(code="card", name_en="Card")
     OfferFactory(product_type=card, value_to_bank=Decimal("2500000"))
@@ -38,6 +40,7 @@ def test_a_lead_is_created_once_per_source_reference_with_its_offer_value_and_du
     assert again.pk == lead.pk
     assert Lead.objects.count() == 1
     assert (lead.assignee, lead.stage, lead.value) == (manager, "new", Decimal("2500000"))
+    assert lead.due_at is not None
     assert before + dt.timedelta(days=1) <= lead.due_at <= timezone.now() + dt.timedelta(days=1)
     assert list(LeadStageSpan.objects.values_list("stage", "left_at")) == [("new", None)]
     assert AuditEntry.objects.filter(model="sales.lead", action="create").count() == 1
@@ -58,6 +61,7 @@ def test_a_lead_moves_forward_with_spans_and_response_time(make_user: Any) -> No
     Lead.objects.filter(pk=lead.pk).update(assigned_at=timezone.now() - dt.timedelta(hours=2))
     lead = services.lead_move(actor=None, lead=lead, stage="contacted", note="Called")
     assert lead.stage == "contacted"
+    assert lead.response_seconds is not None
     assert 7190 <= lead.response_seconds <= 7300
     assert lead.notes == "Called"
     lead = services.lead_move(actor=None, lead=lead, stage="won")  # meeting and proposal are passed through

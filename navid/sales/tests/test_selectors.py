@@ -126,13 +126,21 @@ def test_conversions_by_campaign_branch_and_manager(make_user: Any) -> None:
     _convert(CustomerFactory(), dt.datetime(2025, 3, 6, 12, tzinfo=dt.UTC))
     by_campaign = selectors.conversions_over_time(user=director, dimension="campaign")
     assert by_campaign.totals == {"Spring loans": 1, "None": 1}
-    assert selectors.conversions_over_time(user=director, dimension="branch").totals == {"Central": 1, "None": 1}
-    assert selectors.conversions_over_time(user=director, dimension="manager").totals == {"Ana Karimi": 1, "None": 1}
+    assert selectors.conversions_over_time(user=director, dimension="branch").totals == {
+        "Central": 1,
+        "None": 1,
+    }
+    assert selectors.conversions_over_time(user=director, dimension="manager").totals == {
+        "Ana Karimi": 1,
+        "None": 1,
+    }
 
 
 def test_export_rows_csv_and_xlsx(make_user: Any) -> None:
     director = make_user(Role.MARKETING_DIRECTOR)
-    LeadFactory(assignee=make_user(Role.RELATIONSHIP_MANAGER, username="ana"), stage="won", value=Decimal("5"))
+    LeadFactory(
+        assignee=make_user(Role.RELATIONSHIP_MANAGER, username="ana"), stage="won", value=Decimal("5")
+    )
     rows = selectors.dashboard_rows(
         funnel=selectors.sales_funnel(user=director),
         kpis=selectors.manager_kpis(user=director),
