@@ -22,7 +22,7 @@ from navid.customers.models import ConversionEvent, Customer, ProductType
 from navid.customers.services import customer_create
 from navid.sales import services, workflow
 from navid.sales.models import Application, ApplicationChannel, KioskDevice
-from navid.sales.views import application_form_context, submit_from_request
+from navid.sales.views import application_form_context, form_number, submit_from_request
 
 COOKIE = "navid_kiosk"
 COOKIE_SALT = "navid.sales.kiosk"
@@ -139,7 +139,9 @@ def kiosk_apply(request: HttpRequest) -> HttpResponse:
     if customer is None:
         return redirect("sales:kiosk")
     products = ProductType.objects.filter(is_active=True)
-    product = products.filter(pk=request.GET.get("product") or request.POST.get("product") or 0).first()
+    product = products.filter(
+        pk=form_number(request.GET.get("product") or request.POST.get("product"))
+    ).first()
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and product is not None:
         application, _created, errors = submit_from_request(

@@ -107,6 +107,12 @@ def followup_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("sales:followup-detail", pk=followup.pk)
 
 
+def form_number(value: str | None) -> int:
+    """A id typed into a form; 0 (found nowhere) when it is not a number."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 19 else 0
+
+
 def _error_text(exc: ValidationFailed) -> str:
     return " ".join(str(r) for reasons in exc.errors.values() for r in reasons)
 
@@ -179,7 +185,7 @@ def lead_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead_or_404(request, pk)
-    assignee = forms.sellers().filter(pk=request.POST.get("assignee") or 0).first()
+    assignee = forms.sellers().filter(pk=form_number(request.POST.get("assignee"))).first()
     try:
         services.lead_reassign(actor=request.user, lead=lead, assignee=assignee)
     except ValidationFailed as exc:
@@ -197,7 +203,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
     """A lead entered by hand for a customer the user sees."""
     customer = get_object_or_404(
         customers_visible_to(user=request.user),
-        pk=request.GET.get("customer") or request.POST.get("customer") or 0,
+        pk=form_number(request.GET.get("customer") or request.POST.get("customer")),
     )
     form = forms.LeadForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -345,10 +351,12 @@ def application_new(request: HttpRequest) -> HttpResponse:
     """A branch officer, agent or manager takes a customer's application: choose the product, then fill its form."""
     customer = get_object_or_404(
         customers_visible_to(user=request.user),
-        pk=request.GET.get("customer") or request.POST.get("customer") or 0,
+        pk=form_number(request.GET.get("customer") or request.POST.get("customer")),
     )
     products = ProductType.objects.filter(is_active=True)
-    product = products.filter(pk=request.GET.get("product") or request.POST.get("product") or 0).first()
+    product = products.filter(
+        pk=form_number(request.GET.get("product") or request.POST.get("product"))
+    ).first()
     channel = request.POST.get("channel") or forms.default_channel(request.user)
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and product is not None:

@@ -160,3 +160,9 @@ def test_dashboard_in_scope_with_export(make_user: Any) -> None:
     xlsx = client.get("/sales/dashboard/?format=xlsx")
     assert xlsx.content[:2] == b"PK"
     assert _login(make_user(Role.AGENT)).get("/sales/dashboard/").status_code == 403
+
+
+def test_a_customer_number_that_is_not_a_number_is_not_found(make_user: Any) -> None:
+    client = _login(make_user(Role.AGENT))
+    assert client.get("/sales/applications/new/?customer=abc").status_code == 404
+    assert client.get("/sales/leads/new/?customer=1%3B").status_code == 404
