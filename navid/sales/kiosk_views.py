@@ -76,7 +76,7 @@ def kiosk_setup(request: HttpRequest) -> HttpResponse:
                 max_age=365 * 24 * 3600,
                 httponly=True,
                 samesite="Strict",
-                secure=not settings.DEBUG or request.is_secure(),
+                secure=settings.SESSION_COOKIE_SECURE,
             )
             return response
     return render(request, "sales/kiosk_setup.html", {"error": error}, status=422 if error else 200)
