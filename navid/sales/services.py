@@ -409,6 +409,7 @@ def lead_reassign(*, actor: Actor, lead: Lead, assignee: Any) -> Lead:
     return locked
 
 
+@transaction.atomic
 def leads_assign_unassigned(*, lead_ids: list[int] | None = None) -> int:
     """Give every open unassigned lead (or those of `lead_ids`) a manager, in bulk; the count assigned."""
     qs = Lead.objects.filter(assignee__isnull=True, stage__in=OPEN_STAGES)
