@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
@@ -31,7 +32,7 @@ def _require(request: HttpRequest, perm: str) -> None:
 def _product(code: str) -> ProductType:
     product = ProductType.objects.filter(code=code, is_active=True).first()
     if product is None:
-        raise ValidationFailed({"product": [f"Unknown product code: {code}"]})
+        raise ValidationFailed({"product": [_("Unknown product code: %(codes)s") % {"codes": code}]})
     return product
 
 
@@ -96,17 +97,21 @@ def _application_out(application: Application, *, created: bool = False) -> Appl
     )
 
 
+def _too_big() -> str:
+    return _("The file is larger than %(mb)d MB.") % {"mb": DOCUMENT_MAX_BYTES // (1024 * 1024)}
+
+
 def _decode(documents: list[DocumentIn]) -> list[IncomingDocument]:
     out = []
     errors: dict[str, list[str]] = {}
     for n, document in enumerate(documents):
         if len(document.content_base64) > DOCUMENT_MAX_BYTES * 4 // 3 + 8:
-            errors[f"documents.{n}"] = [f"{document.filename}: larger than {DOCUMENT_MAX_BYTES} bytes"]
+            errors[f"documents.{n}"] = [f"{document.filename}: {_too_big()}"]
             continue
         try:
             content = base64.b64decode(document.content_base64, validate=True)
         except (binascii.Error, ValueError):
-            errors[f"documents.{n}"] = [f"{document.filename}: not valid base64"]
+            errors[f"documents.{n}"] = [f"{document.filename}: {_('not valid base64')}"]
             continue
         out.append(IncomingDocument(kind=document.kind, name=document.filename, content=content))
     if errors:
@@ -154,9 +159,7 @@ def add_documents(
     _require(request, "sales.add_application")
     application = _application(request, application_id)
     if file.size is not None and file.size > DOCUMENT_MAX_BYTES:
-        raise ValidationFailed(
-            {f"documents.{kind}": [f"{file.name}: larger than {DOCUMENT_MAX_BYTES} bytes"]}
-        )
+        raise ValidationFailed({f"documents.{kind}": [f"{file.name}: {_too_big()}"]})
     incoming = IncomingDocument(kind=kind, name=file.name or "", content=file.read())
     stored = services.application_documents_add(
         actor=request.user, application=application, documents=[incoming]

@@ -145,7 +145,10 @@ class ProductRequirement(TimeStampedModel):
         try:
             requirements_parse(fields=self.fields, documents=self.documents)
         except ValidationFailed as exc:
-            raise ValidationError({k.split(".")[0]: v for k, v in exc.errors.items()}) from exc
+            grouped: dict[str, list[str]] = {}
+            for key, reasons in exc.errors.items():
+                grouped.setdefault(key.split(".")[0], []).extend(f"{key}: {r}" for r in reasons)
+            raise ValidationError(grouped) from exc
 
 
 class KioskDevice(TimeStampedModel):

@@ -115,3 +115,19 @@ def test_kiosk_forms_need_the_csrf_token(kiosk: tuple[Client, Any]) -> None:
         strict.post("/sales/kiosk/", {"mode": "existing", "national_id": "1", "phone": "2"}).status_code
         == 403
     )
+
+
+def test_an_administrator_registers_a_kiosk_and_sees_its_key_once(make_user: Any) -> None:
+    from navid.accounts.roles import Role
+    from navid.sales.models import KioskDevice
+
+    admin = Client(headers={"Accept-Language": "en"})
+    admin.force_login(make_user(Role.ADMINISTRATOR, is_staff=True))
+    response = admin.post("/admin/sales/kioskdevice/add/", {"name": "Hall", "branch": ""}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 2 and shown[0].startswith("The key of this kiosk, shown only now: kiosk_")
+    key = shown[0].split(": ")[1].split(" ")[0]
+    device = KioskDevice.objects.get()
+    assert device.digest != key and key not in device.digest
+    assert services.kiosk_device_authenticate(key=key) == device
+    assert services.kiosk_device_authenticate(key=key + "x") is None
