@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.core.errors import NotFound, ValidationFailed
+from navid.core.text import digits_only
 from navid.customers.models import ConversionEvent, Customer, ProductType
 from navid.customers.services import customer_create
 from navid.sales import services, workflow
@@ -94,7 +95,7 @@ def kiosk_start(request: HttpRequest) -> HttpResponse:
         phone = request.POST.get("phone", "")
         if mode == "new":
             try:
-                if Customer.objects.filter(national_id=national_id.strip()).exists():
+                if Customer.objects.filter(national_id=digits_only(national_id) or None).exists():
                     raise ValidationFailed(
                         {
                             "national_id": [

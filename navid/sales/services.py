@@ -835,13 +835,13 @@ def kiosk_device_authenticate(*, key: str) -> KioskDevice | None:
 
 def kiosk_customer_find(*, national_id: str, phone: str) -> Customer:
     """The customer with this national ID and phone (both must match); NotFound otherwise, without saying which."""
+    from navid.core.national_id import InvalidNationalId, classify_national_id
     from navid.customers.validation import ReferenceResolver, clean_field
 
     try:
-        region = settings.NAVID_DEFAULT_PHONE_REGION
-        national = clean_field("national_id", national_id.strip(), ReferenceResolver(), region)
-        number = clean_field("phone", phone.strip(), ReferenceResolver(), region)
-    except ValueError as exc:
+        national, _kind = classify_national_id(national_id, organisation=False)
+        number = clean_field("phone", phone.strip(), ReferenceResolver(), settings.NAVID_DEFAULT_PHONE_REGION)
+    except (InvalidNationalId, ValueError) as exc:
         raise NotFound(str(exc)) from exc
     customer = Customer.objects.filter(national_id=national, phone=number, deleted_at__isnull=True).first()
     if customer is None:

@@ -56,8 +56,9 @@ def test_a_customer_identifies_and_applies(kiosk: tuple[Client, Any]) -> None:
         "/sales/kiosk/", {"mode": "existing", "national_id": customer.national_id, "phone": "09120000000"}
     )
     assert wrong.status_code == 422
+    persian_digits = customer.national_id.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
     right = client.post(
-        "/sales/kiosk/", {"mode": "existing", "national_id": customer.national_id, "phone": "09121234567"}
+        "/sales/kiosk/", {"mode": "existing", "national_id": persian_digits, "phone": "09121234567"}
     )
     assert right["Location"] == "/sales/kiosk/apply/"
     missing = client.post("/sales/kiosk/apply/", {"product": card.pk, "idempotency_key": "k1"})
