@@ -89,6 +89,7 @@ def kiosk_start(request: HttpRequest) -> HttpResponse:
     if device is None:
         return _locked(request)
     errors: dict[str, list[str]] = {}
+    status = 422
     mode = request.POST.get("mode", "existing")
     if request.method == "POST":
         national_id = request.POST.get("national_id", "")
@@ -120,15 +121,20 @@ def kiosk_start(request: HttpRequest) -> HttpResponse:
                 errors = exc.errors
             else:
                 return _begin(request, customer)
+        elif services.kiosk_identification_locked(device=device):
+            errors = {"": [_("Too many attempts. Please ask a member of staff for help.")]}
+            status = 429
         else:
             try:
                 customer = services.kiosk_customer_find(national_id=national_id, phone=phone)
             except NotFound:
+                services.kiosk_identification_record(device=device, matched=False)
                 errors = {"": [_("No customer has this national ID and phone. Check them, or apply as new.")]}
             else:
+                services.kiosk_identification_record(device=device, matched=True)
                 return _begin(request, customer)
     context = {"device": device, "errors": errors, "mode": mode, "post": request.POST}
-    return render(request, "sales/kiosk_start.html", context, status=422 if errors else 200)
+    return render(request, "sales/kiosk_start.html", context, status=status if errors else 200)
 
 
 def kiosk_apply(request: HttpRequest) -> HttpResponse:

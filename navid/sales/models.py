@@ -162,6 +162,9 @@ class KioskDevice(TimeStampedModel):
     digest = models.CharField(max_length=64, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    # Identification attempts that matched nobody, in a row; too many lock the kiosk's identification for a while.
+    failed_identifications = models.PositiveSmallIntegerField(default=0, editable=False)
+    locked_until = models.DateTimeField(_("identification locked until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("kiosk device")

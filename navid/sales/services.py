@@ -833,6 +833,31 @@ def kiosk_device_authenticate(*, key: str) -> KioskDevice | None:
     return device
 
 
+# After this many identifications in a row that match nobody, a kiosk refuses to identify for KIOSK_LOCK_FOR.
+KIOSK_MAX_FAILURES = 5
+KIOSK_LOCK_FOR = dt.timedelta(minutes=10)
+
+
+def kiosk_identification_locked(*, device: KioskDevice) -> bool:
+    """True while the kiosk is locked out after too many failed identifications."""
+    locked_until = KioskDevice.objects.filter(pk=device.pk).values_list("locked_until", flat=True).first()
+    return locked_until is not None and locked_until > timezone.now()
+
+
+@transaction.atomic
+def kiosk_identification_record(*, device: KioskDevice, matched: bool) -> None:
+    """Count an identification that matched nobody (the fifth in a row locks the kiosk); a match resets the count."""
+    locked = KioskDevice.objects.select_for_update().get(pk=device.pk)
+    if matched:
+        locked.failed_identifications = 0
+    else:
+        locked.failed_identifications += 1
+        if locked.failed_identifications >= KIOSK_MAX_FAILURES:
+            locked.failed_identifications = 0
+            locked.locked_until = timezone.now() + KIOSK_LOCK_FOR
+    locked.save(update_fields=["failed_identifications", "locked_until", "updated_at"])
+
+
 def kiosk_customer_find(*, national_id: str, phone: str) -> Customer:
     """The customer with this national ID and phone (both must match); NotFound otherwise, without saying which."""
     from navid.core.national_id import InvalidNationalId, classify_national_id

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from navid.customers.models import Customer
 from navid.customers.tests.factories import CustomerFactory, ProductTypeFactory, ir_national_code
 from navid.sales import services
-from navid.sales.models import Application
+from navid.sales.models import Application, KioskDevice
 from navid.sales.tests.factories import PDF, RequirementFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +134,16 @@ def test_an_administrator_registers_a_kiosk_and_sees_its_key_once(make_user: Any
     assert device.digest != key and key not in device.digest
     assert services.kiosk_device_authenticate(key=key) == device
     assert services.kiosk_device_authenticate(key=key + "x") is None
+
+
+def test_five_failed_identifications_lock_the_kiosk_for_ten_minutes(kiosk: tuple[Client, Any]) -> None:
+    client, device = kiosk
+    customer = CustomerFactory(phone="+989121234567")
+    wrong = {"mode": "existing", "national_id": customer.national_id, "phone": "09120000000"}
+    assert [client.post("/sales/kiosk/", wrong).status_code for _ in range(5)] == [422] * 5
+    right = wrong | {"phone": "09121234567"}
+    assert client.post("/sales/kiosk/", right).status_code == 429  # even the right pair, while locked
+    device.refresh_from_db()
+    assert device.locked_until is not None
+    KioskDevice.objects.filter(pk=device.pk).update(locked_until=timezone.now() - dt.timedelta(seconds=1))
+    assert client.post("/sales/kiosk/", right)["Location"] == "/sales/kiosk/apply/"
