@@ -166,3 +166,23 @@ def test_a_customer_number_that_is_not_a_number_is_not_found(make_user: Any) -> 
     client = _login(make_user(Role.AGENT))
     assert client.get("/sales/applications/new/?customer=abc").status_code == 404
     assert client.get("/sales/leads/new/?customer=1%3B").status_code == 404
+
+
+def test_the_pages_render_in_persian(make_user: Any) -> None:
+    admin = make_user(Role.ADMINISTRATOR, is_staff=True)
+    manager = make_user(Role.RELATIONSHIP_MANAGER)
+    lead = LeadFactory(assignee=manager, stage="won", value=Decimal("1500000"), response_seconds=5400)
+    client = Client(headers={"Accept-Language": "fa"})
+    client.force_login(admin)
+    for url in (
+        "/sales/leads/?all=1",
+        f"/sales/leads/{lead.pk}/",
+        "/sales/applications/",
+        "/sales/distribution/",
+        "/sales/dashboard/?by=manager",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert 'dir="rtl"' in page.content.decode(), url
+    dashboard = client.get("/sales/dashboard/").content.decode()
+    assert "۱٫۵" in dashboard or "۱.۵" in dashboard  # 1.5 hours of response time, in Persian digits
