@@ -629,15 +629,7 @@ def application_submit(
                 day=today,
             )
             stored = _documents_store(actor=actor, application=application, accepted=accepted)
-            lead_create(
-                actor=actor,
-                customer=customer,
-                product=product,
-                source=LeadSource.APPLICATION,
-                source_ref=f"application:{application.pk}",
-                application=application,
-                value=application.offer.value_to_bank if application.offer else Decimal("0"),
-            )
+            _application_lead(actor=actor, application=application)
     except IntegrityError:
         _files_delete(stored)
         # The same application was submitted at the same moment by another request: answer with that one.
@@ -651,6 +643,44 @@ def application_submit(
         _files_delete(stored)
         raise
     return application, True
+
+
+def _application_lead(*, actor: Actor, application: Application) -> Lead:
+    """The customer's open lead for the product (oldest first) now carries the application; without one, a new
+    lead is opened and routed."""
+    lead = (
+        Lead.objects.select_for_update()
+        .filter(
+            customer=application.customer,
+            product_type=application.product_type,
+            stage__in=OPEN_STAGES,
+            application__isnull=True,
+        )
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if lead is None:
+        return lead_create(
+            actor=actor,
+            customer=application.customer,
+            product=application.product_type,
+            source=LeadSource.APPLICATION,
+            source_ref=f"application:{application.pk}",
+            application=application,
+            value=application.offer.value_to_bank if application.offer else Decimal("0"),
+        )
+    before = model_snapshot(lead)
+    lead.application = application
+    lead.save(update_fields=["application", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        instance=lead,
+        before=before,
+        after=model_snapshot(lead),
+        record=application.customer,
+    )
+    return lead
 
 
 def _application_insert(

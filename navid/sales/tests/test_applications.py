@@ -260,3 +260,22 @@ def test_requirement_lists_are_checked_row_by_row(loan: Any) -> None:
             documents=[{"kind": "id", "label": "ID"}, {"kind": "id", "label": "ID again"}],
         )
     assert set(caught.value.errors) == {"fields.0.name", "fields.1.type", "documents"}
+
+
+def test_an_application_joins_the_customers_open_lead_for_the_product(make_user: Any, loan: Any) -> None:
+    make_user(Role.RELATIONSHIP_MANAGER)
+    customer = CustomerFactory()
+    lead = services.lead_create(
+        actor=None, customer=customer, product=loan, source="call_interested", source_ref="c:1"
+    )
+    services.lead_move(actor=None, lead=lead, stage="proposal")
+    application, _ = services.application_submit(
+        actor=None,
+        customer=customer,
+        product=loan,
+        channel="branch",
+        values=GOOD_VALUES,
+        documents=[_id_card()],
+    )
+    lead.refresh_from_db()
+    assert (Lead.objects.count(), lead.application, lead.stage) == (1, application, "proposal")
