@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from navid.accounts.roles import Role
 from navid.accounts.tests.factories import BranchFactory
@@ -18,6 +20,14 @@ from navid.sales.models import LeadStageSpan
 from navid.sales.tests.factories import NOW, LeadFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Labels are asserted in English, whatever language an earlier test's request left active."""
+    with translation.override("en"):
+        yield
+
 
 DAY = dt.timedelta(days=1)
 
