@@ -24,6 +24,8 @@ from navid.campaigns.materialise import policy_dry_run
 from navid.campaigns.models import Brand, Campaign, CampaignChannel, Group, State
 from navid.campaigns.personalise import FIELDS
 from navid.campaigns.presenters import message_preview, rule_labels
+from navid.campaigns.results import RESULTS_KEPT_FROM
+from navid.campaigns.tasks import results_for_reading
 from navid.campaigns.workflow import MakerCannotCheck, state_conflict
 from navid.core.errors import Conflict, PermissionDenied, ValidationFailed
 from navid.core.templatetags.navid import lnumber
@@ -235,7 +237,7 @@ def _detail(
     status: int = 200,
     review_form: ReviewForm | None = None,
 ) -> HttpResponse:
-    results = campaign_results.campaign_results(campaign=campaign)
+    results = results_for_reading(campaign=campaign)
     history = AuditEntry.objects.filter(
         record_model="campaigns.campaign", record_id=str(campaign.pk)
     ).order_by("-at")[:HISTORY_SHOWN]
@@ -246,6 +248,7 @@ def _detail(
         "review_form": review_form or ReviewForm(),
         "error": error,
         "results": results,
+        "results_counted_at": results.computed_at if results.targeted >= RESULTS_KEPT_FROM else None,
         "funnel": _funnel(results, rtl=get_language_bidi()),
         "funnel_height": FUNNEL_ROW * 7,
         "uplift_text": _uplift_text(results),
@@ -343,7 +346,7 @@ def campaign_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The results as CSV or XLSX."""
     campaign = get_object_or_404(Campaign.objects.select_related("offer"), pk=pk)
-    results = campaign_results.campaign_results(campaign=campaign)
+    results = results_for_reading(campaign=campaign)
     filename = f"campaign-{campaign.pk}-{slugify(campaign.name) or 'results'}"
     if fmt == "csv":
         response = HttpResponse(
