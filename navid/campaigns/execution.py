@@ -339,6 +339,7 @@ def message_render(*, context: _Context, message: OutboxMessage, customer: Custo
         "offer": offer.name if offer else "",
         "offer_valid_until": format_date(offer.valid_until, language) if offer and offer.valid_until else "",
         "unsubscribe_url": unsubscribe,
+        "offer_url": offer.landing_url if offer else "",
         "rsvp_url": public_url(message_id=message.id, purpose="rsvp") if message.channel == "event" else "",
     }
     text = personalise(template.body, values)

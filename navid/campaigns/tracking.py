@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.campaigns.models import (
+    Campaign,
     Event,
     Invitation,
     MessageResponse,
@@ -117,6 +118,10 @@ def click_destinations(*, campaign_id: int) -> list[re.Pattern[str]]:
             link = link.rstrip(".,;:!?)»")
             parts = _FIELD.split(link)
             patterns[link] = re.compile(_FIELD_VALUE.join(re.escape(part) for part in parts))
+    # {offer_url} becomes the offer's landing page when the message is written.
+    landing = Campaign.objects.filter(pk=campaign_id).values_list("offer__landing_url", flat=True).first()
+    if landing:
+        patterns[landing] = re.compile(re.escape(landing))
     return list(patterns.values())
 
 
