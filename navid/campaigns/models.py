@@ -356,6 +356,7 @@ class ResponseKind(models.TextChoices):
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
     RSVP_YES = "rsvp_yes", _("Will attend")
     RSVP_NO = "rsvp_no", _("Will not attend")
+    REPLIED = "replied", _("Replied")
 
 
 class MessageResponse(models.Model):
