@@ -149,6 +149,22 @@ def cmd_inbound_mail(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms_receiver(args: argparse.Namespace) -> int:
+    """Stay bound to the SMSC and apply delivery receipts and customers' replies as they arrive."""
+    _setup()
+    from navid.campaigns.receiver import sms_receiver_run
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("Receiving SMS receipts and replies. Press Ctrl+C to stop.", flush=True)
+    try:
+        applied = sms_receiver_run(stop=stop)
+    except KeyboardInterrupt:
+        return 0
+    print(f"{applied} receipts and replies applied.")
+    return 0
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -307,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     replies.add_argument("--port", type=int, default=None, help="default: NAVID_INBOUND_SMTP_PORT")
     replies.add_argument("--host", default=None, help="default: NAVID_INBOUND_SMTP_HOST")
     replies.set_defaults(func=cmd_inbound_mail)
+
+    receiver = sub.add_parser("sms-receiver", help="stay bound to the SMSC for delivery receipts and replies")
+    receiver.set_defaults(func=cmd_sms_receiver)
 
     imp = sub.add_parser("import", help="import data from a file")
     imp_sub = imp.add_subparsers(dest="what", required=True)
