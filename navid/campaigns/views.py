@@ -255,9 +255,8 @@ def _detail(
         "roi_percent": 100 * results.roi if results.roi is not None else None,
         "excluded_rows": [(rule_labels().get(k, k), n) for k, n in results.excluded.items()],
         "progress": _progress(campaign),
-        "dry_run": _dry_run(campaign)
-        if campaign.state in (State.DRAFT, State.SUBMITTED, State.APPROVED)
-        else None,
+        "dry_run_pending": campaign.materialised_at is None
+        and campaign.state in (State.DRAFT, State.SUBMITTED, State.APPROVED),
         "templates": [
             {"t": t, "language_name": LANGUAGE_NAMES.get(t.language, t.language)} for t in templates
         ],
@@ -337,6 +336,17 @@ def campaign_progress(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     return render(
         request, "campaigns/_progress.html", {"campaign": campaign, "progress": _progress(campaign)}
+    )
+
+
+@login_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
+@require_GET
+def campaign_dry_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contact policy's dry run alone, loaded by the campaign page after it shows."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(
+        request, "campaigns/_dry_run.html", {"campaign": campaign, "dry_run": _dry_run(campaign) or []}
     )
 
 
