@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from panoramisk import Manager
@@ -866,3 +867,19 @@ class ConsoleDialer(_EventSource):
             CallOutcome.NO_ANSWER if answered_at is None else CallOutcome.ANSWERED,
             "hung up by the agent",
         )
+
+
+def dialer_from_settings() -> Dialer:
+    """The dialer the settings name: Asterisk when NAVID_AMI_URL is set, otherwise the agent's own phone.
+
+    Reads settings.NAVID_AMI_URL, NAVID_AMI_CONTEXT (default "navid-dialer") and NAVID_ABANDON_AFTER_SECONDS
+    (default 2); see docs/dialer.md.
+    """
+    url = getattr(settings, "NAVID_AMI_URL", "")
+    if not url:
+        return ConsoleDialer()
+    return AsteriskDialer.from_url(
+        url,
+        context=getattr(settings, "NAVID_AMI_CONTEXT", "") or "navid-dialer",
+        abandon_after_s=float(getattr(settings, "NAVID_ABANDON_AFTER_SECONDS", 2.0)),
+    )

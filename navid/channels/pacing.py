@@ -144,7 +144,8 @@ def calls_to_place(
     """How many new calls to start now.
 
     `calls_ringing`: calls started and not answered yet; `answered_waiting`: answered calls waiting for an agent;
-    `line_limit`: the most calls in flight the trunk takes (None: no limit).
+    `line_limit`: the trunk's lines for ringing and waiting calls, that is its capacity minus the calls talking
+    with agents (None: no limit).
     """
     mode = DialMode(mode)
     if min(free_agents, calls_ringing, answered_waiting) < 0:

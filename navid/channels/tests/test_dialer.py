@@ -18,6 +18,7 @@ from navid.channels.dialer import (
     channel_id,
     classify,
     dial_string,
+    dialer_from_settings,
 )
 from navid.channels.tests.conftest import AmiTarget
 from navid.channels.tests.servers import free_port
@@ -388,3 +389,19 @@ def test_console_dialer_reports_what_the_agent_says() -> None:
         await dialer.stop()
 
     run(body())
+
+
+def test_dialer_from_settings(settings: Any) -> None:
+    settings.NAVID_AMI_URL = ""
+    assert isinstance(dialer_from_settings(), ConsoleDialer)
+    settings.NAVID_AMI_URL = "ami://navid:secret@10.0.0.5:5038"
+    settings.NAVID_AMI_CONTEXT = "bank-outbound"
+    settings.NAVID_ABANDON_AFTER_SECONDS = 1.5
+    dialer = dialer_from_settings()
+    assert isinstance(dialer, AsteriskDialer)
+    assert (dialer.host, dialer.port, dialer.context, dialer.abandon_after_s) == (
+        "10.0.0.5",
+        5038,
+        "bank-outbound",
+        1.5,
+    )
