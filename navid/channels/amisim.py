@@ -175,7 +175,7 @@ class Session:
 
     def send(self, fields: list[tuple[str, str]] | dict[str, str]) -> None:
         items = fields.items() if isinstance(fields, dict) else fields
-        if self.writer.is_closing():
+        if self.writer.is_closing() or self.server._muted:
             return
         self.writer.write(("".join(f"{k}: {v}{EOL}" for k, v in items) + EOL).encode())
 
@@ -249,6 +249,9 @@ class AmiSimulator:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        # Set by tests: the next Originate is carried out but its response lost, as the link drops at once.
+        self.drop_on_next_originate = False
+        self._muted = False
 
     # Running ------------------------------------------------------------------------------------------------
     async def serve(self) -> None:
@@ -302,6 +305,7 @@ class AmiSimulator:
             await self._server.wait_closed()
 
     def _drop(self) -> None:
+        self._muted = False
         for session in list(self.sessions):
             transport = session.writer.transport
             transport.abort()
@@ -505,6 +509,10 @@ class AmiSimulator:
             session.respond(action_id, "Error", "Uniqueid already in use")
             return
         is_async = action.get("async", "false").lower() in ("true", "yes", "1")
+        if self.drop_on_next_originate:
+            self.drop_on_next_originate, self._muted = False, True
+            assert self.loop is not None
+            self.loop.call_soon(self._drop)
         if is_async:
             session.respond(action_id, "Success", "Originate successfully queued")
         channel = self._new_channel(

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,6 +81,10 @@ class DialerUnavailable(Exception):
 
 class DialerLoginFailed(DialerUnavailable):
     """The exchange refused the dialer's username or secret."""
+
+
+class _SentUnanswered(DialerUnavailable):
+    """The action was written but its response never came (the link dropped or the exchange was silent)."""
 
 
 class CallNotInProgress(LookupError):
@@ -319,9 +322,6 @@ class AsteriskDialer(_EventSource):
         self._link: _Link | None = None
         self._calls: dict[str, _Call] = {}
         self._by_uniqueid: dict[str, str] = {}  # channel unique id (ours and the agent legs') -> attempt id
-        self._ended: OrderedDict[str, None] = (
-            OrderedDict()
-        )  # recently ended attempt ids, to ignore late events
         self._connected = False
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -460,15 +460,19 @@ class AsteriskDialer(_EventSource):
                     link.protocol.transport.abort()  # connection_lost follows, then the supervisor reconnects
                 continue
             now = _now()
-            stale = [
-                call
-                for call in self._calls.values()
+            stale = {
+                attempt
+                for attempt, call in self._calls.items()
                 if call.answered_at is None
                 and (now - call.started).total_seconds() > call.request.timeout_s + self.stale_after_s
-            ]
+            }
             if stale:
-                with contextlib.suppress(DialerUnavailable):
-                    await self._reconcile("vanished without a hangup event")
+                try:
+                    await self._reconcile("vanished without a hangup event", only=stale, link_was_down=False)
+                except (
+                    DialerUnavailable
+                ) as exc:  # the link is failing: the supervisor reconnects and reconciles
+                    log.warning("stale calls not checked: %s", exc)
 
     async def _send(self, action: dict[str, Any], *, link: _Link | None = None) -> Message:
         """Send one action and wait for its response (a list for list actions)."""
@@ -483,14 +487,17 @@ class AsteriskDialer(_EventSource):
             return future.result()
         future.cancel()
         if link.lost in done:
-            raise DialerUnavailable(
+            raise _SentUnanswered(
                 f"the AMI link to {self.host}:{self.port} dropped during {action['Action']}"
             )
-        raise DialerUnavailable(f"no answer from {self.host}:{self.port} to {action['Action']} in time")
+        raise _SentUnanswered(f"no answer from {self.host}:{self.port} to {action['Action']} in time")
 
     # Actions --------------------------------------------------------------------------------------------------
     async def originate(self, request: CallRequest) -> None:
-        """Send an async Originate; the call's events follow. DialerUnavailable when it cannot be sent."""
+        """Send an async Originate; the call's events follow. DialerUnavailable when it cannot be sent (the link
+        is down, or the exchange refused it). An Originate written but not answered because the link dropped counts
+        as sent: the call is followed and settled by the reconciliation, so that the customer is never called twice.
+        """
         if request.attempt_id in self._calls:
             raise ValueError(f"attempt {request.attempt_id} is already in progress")
         if not self._connected:
@@ -520,6 +527,12 @@ class AsteriskDialer(_EventSource):
         self._by_uniqueid[uniqueid] = request.attempt_id
         try:
             response = await self._send(action)
+        except _SentUnanswered as exc:
+            # The exchange may have queued it: keep following the call rather than let the caller dial again.
+            # The reconciliation after the reconnection (or the stale check) ends it if no channel exists.
+            log.warning("Originate %s sent without an answer, followed anyway: %s", request.attempt_id, exc)
+            self._emit(call, "dialing")
+            return
         except DialerUnavailable:
             self._forget(call)
             raise
@@ -630,9 +643,6 @@ class AsteriskDialer(_EventSource):
             self._calls.pop(call.request.attempt_id, None)
             for uniqueid in {call.uniqueid, *call.linked}:
                 self._by_uniqueid.pop(uniqueid, None)
-            self._ended[call.request.attempt_id] = None
-            while len(self._ended) > 10_000:
-                self._ended.popitem(last=False)
         self._publish(event)
 
     def _answered(self, call: _Call) -> None:
@@ -757,7 +767,9 @@ class AsteriskDialer(_EventSource):
             self._end(call, cause=None, cause_text="")
 
     # Reconciliation -------------------------------------------------------------------------------------------
-    async def _reconcile(self, detail: str) -> None:
+    async def _reconcile(
+        self, detail: str, *, only: set[str] | None = None, link_was_down: bool = True
+    ) -> None:
         """Compare the calls in progress with the exchange's channels: those still up move on to the state the
         exchange shows; those gone end (answered if they had been bridged, otherwise failed with `detail`)."""
         if not self._calls:
@@ -767,8 +779,8 @@ class AsteriskDialer(_EventSource):
         by_uniqueid = {m.get("uniqueid", ""): m for m in listed if m.get("event") == "CoreShowChannel"}
         by_name = {m.get("channel", ""): m for m in listed if m.get("event") == "CoreShowChannel"}
         lost_at = self._disconnected_at
-        for call in list(self._calls.values()):
-            if call.state == "ended":
+        for attempt, call in list(self._calls.items()):
+            if call.state == "ended" or (only is not None and attempt not in only):
                 continue
             entry = by_uniqueid.get(call.uniqueid) or by_name.get(call.channel)
             if entry is not None:
@@ -784,7 +796,7 @@ class AsteriskDialer(_EventSource):
                 if call.abandon_due and not call.bridged:
                     await self._hangup_abandoned(call)
                 continue
-            if call.bridged:
+            if call.bridged and link_was_down:
                 self._emit(
                     call,
                     "ended",
@@ -792,6 +804,8 @@ class AsteriskDialer(_EventSource):
                     detail="ended while the AMI link was down; talk time counted to the moment it dropped",
                     talk_end=lost_at,
                 )
+            elif call.bridged:
+                self._emit(call, "ended", outcome=CallOutcome.ANSWERED, detail=detail)
             else:
                 self._emit(call, "ended", outcome=CallOutcome.FAILED, detail=detail)
 

@@ -271,6 +271,25 @@ def test_given_the_link_drops_with_calls_in_progress_then_they_are_still_tracked
     assert simulator.actions.count("coreshowchannels") == 1
 
 
+def test_given_the_link_drops_before_the_originate_response_then_the_call_is_followed_not_dialled_again(
+    ami: AmiTarget,
+) -> None:
+    simulator = ami.need_simulator()
+    simulator.rule = lambda number: Script("answer", ring_s=0.4, talk_s=0.05)
+    simulator.drop_on_next_originate = True
+
+    async def body(dialer: AsteriskDialer, events: Recorder) -> None:
+        await dialer.originate(request(ami, "inflight", "0"))  # no error: it may have been queued
+        assert dict(dialer.calls_in_progress())["inflight"].state == "dialing"
+        await events.ended("inflight", timeout=4)
+        assert events.states("inflight") == ["dialing", "ringing", "answered", "bridged", "ended"]
+        assert events.last("inflight").outcome == CallOutcome.ANSWERED
+        assert dialer.reconnections == 1
+
+    run(with_dialer(ami, body))
+    assert len(simulator.originates) == 1
+
+
 def test_given_a_wrong_secret_then_start_fails_with_a_clear_error(ami: AmiTarget) -> None:
     dialer = ami.dialer()
     dialer.secret = "wrong-" + dialer.secret
