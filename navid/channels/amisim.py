@@ -51,7 +51,7 @@ CAUSE_TEXT = {
 }
 STATE_TEXT = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 
-ScriptKind = Literal["answer", "busy", "no_answer", "failed", "ring"]
+ScriptKind = Literal["answer", "busy", "no_answer", "failed", "ring", "no_channel"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ class Script:
     answer: rings `ring_s`, answers, talks `talk_s` once bridged to an agent, then hangs up (cause 16); waiting
     unbridged it hangs up after `patience_s`. busy: rings `ring_s`, then busy (17). no_answer: rings `ring_s`, then
     the network gives up (cause 19). ring: rings until the Originate's Timeout. failed: after `ring_s` the channel is
-    unavailable with `cause` (34 by default).
+    unavailable with `cause` (34 by default). no_channel: the channel cannot even be created (an unknown endpoint):
+    no channel events, only a failed OriginateResponse (Reason 0) after `ring_s`.
     """
 
     kind: ScriptKind
@@ -76,7 +77,7 @@ Rule = Callable[[str], Script]
 
 def last_digit_rule(*, ring_s: float = 0.02, talk_s: float = 0.05, patience_s: float = 5.0) -> Rule:
     """The tests' rule, by the number's last digit: 1 busy, 2 no answer, 3 failed (34), 4 unallocated (1),
-    5 rings until the timeout, anything else answers."""
+    5 rings until the timeout, 9 cannot be dialled at all (no channel), anything else answers."""
 
     def rule(number: str) -> Script:
         digit = number[-1:] or "0"
@@ -90,6 +91,8 @@ def last_digit_rule(*, ring_s: float = 0.02, talk_s: float = 0.05, patience_s: f
             return Script("failed", ring_s=ring_s / 2, cause=1)
         if digit == "5":
             return Script("ring", ring_s=ring_s)
+        if digit == "9":
+            return Script("no_channel", ring_s=ring_s / 2)
         return Script("answer", ring_s=ring_s, talk_s=talk_s, patience_s=patience_s)
 
     return rule

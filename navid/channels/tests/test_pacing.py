@@ -1,7 +1,7 @@
 import pytest
 
 from navid.channels.dialer import CallOutcome
-from navid.channels.pacing import DialMode, PacingStats, calls_to_place, pacing_ratio
+from navid.channels.pacing import DialMode, PacingStats, calls_to_place, overflow, pacing_ratio
 
 
 def stats_with(
@@ -31,15 +31,39 @@ def test_preview_places_no_call_and_progressive_one_per_free_agent_not_already_c
     assert calls_to_place("progressive", 2, 3, 0, stats) == 0
 
 
-def test_given_answer_rate_one_in_four_and_no_abandon_then_four_free_agents_get_sixteen_calls() -> None:
+def test_given_answer_rate_one_in_four_and_no_abandon_then_the_ratio_gives_four_agents_sixteen_calls() -> (
+    None
+):
     stats = stats_with(answered=25, busy=75)
     assert (stats.answer_rate, stats.abandon_rate) == (0.25, 0.0)
     assert pacing_ratio(stats) == 4.0
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats) == 16
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 5, 0, stats) == 11  # five already ringing count
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 2, stats) == 8  # two answered calls take two agents
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats, line_limit=10) == 10
-    assert calls_to_place(DialMode.PREDICTIVE, 0, 3, 0, stats) == 0
+
+    def ratio_only(free: int, ringing: int, waiting: int, line_limit: int | None = None) -> int:
+        return calls_to_place(
+            DialMode.PREDICTIVE, free, ringing, waiting, stats, binomial_cap=False, line_limit=line_limit
+        )
+
+    assert ratio_only(4, 0, 0) == 16
+    assert ratio_only(4, 5, 0) == 11  # five already ringing count
+    assert ratio_only(4, 0, 2) == 8  # two answered calls take two agents
+    assert ratio_only(4, 0, 0, line_limit=10) == 10
+    assert ratio_only(0, 3, 0) == 0
+
+
+def test_the_binomial_cap_keeps_the_expected_answers_without_an_agent_under_the_limit() -> None:
+    stats = stats_with(answered=25, busy=75)
+    # 9 calls for 4 agents: 0.0604 answers expected to find no agent, under 3 % of the 2.25 expected answers
+    # (0.0675); 10 calls: 0.1018, over 0.075.
+    assert round(overflow(9, 4, 0.25), 4) == 0.0604
+    assert round(overflow(10, 4, 0.25), 4) == 0.1018
+    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats) == 9
+    assert calls_to_place(DialMode.PREDICTIVE, 4, 5, 0, stats) == 4
+    assert calls_to_place(DialMode.PREDICTIVE, 4, 12, 0, stats) == 0
+    assert calls_to_place(DialMode.PREDICTIVE, 1, 0, 0, stats) == 1  # one agent: a second call risks 6.25 %
+    assert calls_to_place(DialMode.PREDICTIVE, 2, 0, 0, stats) == 3
+    assert calls_to_place(DialMode.PREDICTIVE, 50, 0, 0, stats) == 190
+    assert overflow(2, 1, 0.5) == 0.25
+    assert (overflow(5, 3, 1.0), overflow(5, 3, 0.0)) == (2.0, 0.0)
 
 
 def test_given_the_abandon_rate_at_the_limit_then_the_ratio_is_one() -> None:
@@ -56,10 +80,13 @@ def test_given_the_abandon_rate_between_half_the_limit_and_the_limit_then_the_ra
         answered=98, abandoned=2, busy=300
     )  # 2 %: two thirds of the way from 3 % down to 1.5 %
     assert pacing_ratio(stats) == pytest.approx(3.0)
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats) == 12
+    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats, binomial_cap=False) == 12
+    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats) == 9  # the cap binds first
     low = stats_with(answered=99, abandoned=1, busy=300)  # 1 %, under half the limit: the full ratio
     assert pacing_ratio(low) == 4.0
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats, 0.06) == 16  # 2 % is under half of a 6 % limit
+    assert (
+        calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats, 0.06, binomial_cap=False) == 16
+    )  # < half of 6 %
 
 
 def test_given_few_attempts_or_a_low_answer_rate_then_the_ratio_is_bounded() -> None:
@@ -67,8 +94,9 @@ def test_given_few_attempts_or_a_low_answer_rate_then_the_ratio_is_bounded() -> 
         calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats_with(answered=1, busy=18)) == 4
     )  # 19 < 20 samples
     assert (
-        calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats_with(answered=1, busy=19)) == 20
-    )  # 1/0.05 = 20 -> 5
+        calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats_with(answered=1, busy=19), binomial_cap=False)
+        == 20
+    )  # 1/0.05 = 20, capped at 5
     assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats_with(busy=40), max_ratio=3.0) == 12
     assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats_with(answered=40)) == 4
 
