@@ -538,11 +538,15 @@ class AmiSimulator:
             is_async=is_async,
         )
         channel.call = call
-        self._broadcast("Newchannel", self._channel_fields(channel))
-        dial_string = rest
-        self._broadcast("DialBegin", [*self._channel_fields(channel, "Dest"), ("DialString", dial_string)])
         assert self.loop is not None
         script = call.script
+        if script.kind == "no_channel":  # the channel driver could not create it: nothing but the response
+            del self.channels[channel.name]
+            channel.name = dial
+            call.timers.append(self.loop.call_later(script.ring_s, self._originate_response, call, False, 0))
+            return
+        self._broadcast("Newchannel", self._channel_fields(channel))
+        self._broadcast("DialBegin", [*self._channel_fields(channel, "Dest"), ("DialString", rest)])
         if script.kind == "failed":
             call.timers.append(self.loop.call_later(script.ring_s, self._fail, call))
             return

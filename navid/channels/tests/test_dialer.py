@@ -119,6 +119,21 @@ def test_given_numbers_that_answer_are_busy_do_not_answer_or_fail_then_each_outc
     run(with_dialer(ami, body))
 
 
+def test_given_a_channel_the_exchange_cannot_create_then_the_originate_response_alone_ends_it(
+    ami: AmiTarget,
+) -> None:
+    ami.need_simulator()
+
+    async def body(dialer: AsteriskDialer, events: Recorder) -> None:
+        await dialer.originate(request(ami, "nochan", "9"))
+        await events.ended("nochan")
+        last = events.last("nochan")
+        assert events.states("nochan") == ["dialing", "ended"]
+        assert (last.outcome, last.detail) == (CallOutcome.FAILED, "originate reason 0")
+
+    run(with_dialer(ami, body))
+
+
 def test_given_a_number_that_rings_on_then_the_originate_timeout_ends_it_as_no_answer(ami: AmiTarget) -> None:
     async def body(dialer: AsteriskDialer, events: Recorder) -> None:
         await dialer.originate(request(ami, "ring", "5", timeout_s=1))
