@@ -231,9 +231,9 @@ def test_given_the_link_drops_with_calls_in_progress_then_they_are_still_tracked
     simulator = ami.need_simulator()
     scripts = {
         "0": Script("answer", ring_s=0.01, patience_s=10.0),  # waits for an agent through the outage
-        "6": Script("answer", ring_s=0.01, talk_s=1.2),  # talks through the outage
-        "7": Script("answer", ring_s=0.01, talk_s=0.1),  # hangs up during the outage, after talking
-        "8": Script("busy", ring_s=0.3),  # busy during the outage
+        "6": Script("answer", ring_s=0.01, talk_s=2.0),  # talks through the outage
+        "7": Script("answer", ring_s=0.01, talk_s=0.4),  # hangs up during the outage, after talking
+        "8": Script("busy", ring_s=0.5),  # busy during the outage
         "5": Script("ring"),  # rings through the outage, then times out
     }
     simulator.rule = lambda number: scripts[number[-1]]
@@ -243,7 +243,7 @@ def test_given_the_link_drops_with_calls_in_progress_then_they_are_still_tracked
         await dialer.originate(request(ami, "talking", "6"))
         await dialer.originate(request(ami, "short", "7"))
         await dialer.originate(request(ami, "busy", "8"))
-        await dialer.originate(request(ami, "ringing", "5", timeout_s=2))
+        await dialer.originate(request(ami, "ringing", "5", timeout_s=3))
         for attempt in ("talking", "short"):
             await events.reached(attempt, "bridged")
         await events.reached("waiting", "answered")
@@ -272,7 +272,7 @@ def test_given_the_link_drops_with_calls_in_progress_then_they_are_still_tracked
         assert dialer.calls_in_progress()["talking"].state == "bridged"
 
         await dialer.bridge("waiting", ami.agent)
-        await events.ended("waiting", "talking", "ringing", timeout=4)
+        await events.ended("waiting", "talking", "ringing", timeout=6)
         assert [events.last(a).outcome for a in ("waiting", "talking", "ringing")] == [
             CallOutcome.ANSWERED,
             CallOutcome.ANSWERED,
@@ -281,7 +281,7 @@ def test_given_the_link_drops_with_calls_in_progress_then_they_are_still_tracked
         assert events.last("talking").detail == "cause 16 Normal Clearing, dial status ANSWER"
         assert events.states("talking") == ["dialing", "ringing", "answered", "bridged", "ended"]
 
-    run(with_dialer(ami, body, abandon_after_s=5.0, reconnect_delays_s=(0.4, 1.0)))
+    run(with_dialer(ami, body, abandon_after_s=5.0, reconnect_delays_s=(0.8, 1.0)), timeout=15)
     assert simulator.logins == [("navid", True), ("navid", True)]
     assert simulator.actions.count("coreshowchannels") == 1
 
@@ -290,7 +290,7 @@ def test_given_the_link_drops_before_the_originate_response_then_the_call_is_fol
     ami: AmiTarget,
 ) -> None:
     simulator = ami.need_simulator()
-    simulator.rule = lambda number: Script("answer", ring_s=0.4, talk_s=0.05)
+    simulator.rule = lambda number: Script("answer", ring_s=1.0, talk_s=0.05)
     simulator.drop_on_next_originate = True
 
     async def body(dialer: AsteriskDialer, events: Recorder) -> None:
@@ -331,16 +331,19 @@ def test_given_the_login_is_refused_on_reconnection_then_the_dialer_keeps_trying
     simulator = ami.need_simulator()
 
     async def body(dialer: AsteriskDialer, events: Recorder) -> None:
+        async def until(check: Callable[[], bool]) -> None:
+            deadline = asyncio.get_running_loop().time() + 3
+            while not check() and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
+
         simulator.secret = "changed"
         simulator.drop_connections()
-        await asyncio.sleep(0.4)
+        await until(lambda: simulator.logins.count(("navid", False)) >= 2)
         assert not dialer.connected
-        assert "refused the login of 'navid'" in dialer.last_error
+        assert "refused the login of 'navid': Authentication failed" in dialer.last_error
         simulator.secret = "secret"
-        deadline = asyncio.get_running_loop().time() + 3
-        while not dialer.connected and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
-        assert dialer.connected
+        await until(lambda: dialer.connected)
+        assert dialer.connected and dialer.reconnections == 1 and dialer.last_error == ""
 
     run(with_dialer(ami, body, reconnect_delays_s=(0.05, 0.1)))
 
