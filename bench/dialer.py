@@ -80,6 +80,9 @@ async def drive(args: argparse.Namespace, port: int) -> Run:
         attempt = event.attempt_id
         if event.state == "answered":
             answered_at[attempt] = loop.time()
+            stats.record_answer(
+                ring_seconds=answered_at[attempt] - started_at.get(attempt, answered_at[attempt])
+            )
             waiting.append(attempt)
         elif event.state == "ended":
             ended = loop.time()
@@ -89,6 +92,7 @@ async def drive(args: argparse.Namespace, port: int) -> Run:
                 outcome,
                 ring_seconds=ring_end - started_at.pop(attempt, ended),
                 talk_seconds=event.talk_seconds,
+                answer_counted=attempt in answered_at,
             )
             run.outcomes[outcome.value] = run.outcomes.get(outcome.value, 0) + 1
             answered_at.pop(attempt, None)

@@ -50,19 +50,23 @@ class DialMode(StrEnum):
 LIVE_OUTCOMES = frozenset({CallOutcome.ANSWERED, CallOutcome.ABANDONED})
 
 
-@dataclass(frozen=True)
-class _Attempt:
-    outcome: CallOutcome
-    ring_seconds: float
-    talk_seconds: float
-
-
 @dataclass
 class PacingStats:
-    """The last `window` finished attempts, with running sums for the rates and averages."""
+    """Recent attempts in two sliding windows kept with running sums.
+
+    The fate window (the last `window` attempts whose fate is known) gives the answer rate and the average ring
+    time; the live window (the last `window` live answers that ended) gives the abandon rate and the average talk
+    time. An answered call's fate is known when it is answered, long before it ends: record it then with
+    `record_answer`, and `record(..., answer_counted=True)` when it ends. Counting answers only when calls end
+    would make the answer rate look low while answered calls are still talking (they end later than busy or
+    failed ones), and the pacing would dial too much at the start of a campaign.
+    """
 
     window: int = 200
-    _attempts: deque[_Attempt] = field(default_factory=deque, repr=False)
+    _fates: deque[tuple[bool, float]] = field(
+        default_factory=deque, repr=False
+    )  # (live answer, ring seconds)
+    _lives: deque[tuple[bool, float]] = field(default_factory=deque, repr=False)  # (abandoned, talk seconds)
     _live: int = 0
     _abandoned: int = 0
     _ring_total: float = 0.0
@@ -73,43 +77,65 @@ class PacingStats:
         if self.window < 1:
             raise ValueError("the pacing window must hold at least one attempt")
 
-    def record(
-        self, outcome: CallOutcome, *, ring_seconds: float = 0.0, talk_seconds: float | None = None
-    ) -> None:
-        """Add one finished attempt; the oldest leaves the window when it is full."""
-        attempt = _Attempt(CallOutcome(outcome), float(ring_seconds), float(talk_seconds or 0.0))
-        self._attempts.append(attempt)
-        self._add(attempt, 1)
-        if len(self._attempts) > self.window:
-            self._add(self._attempts.popleft(), -1)
+    def record_answer(self, *, ring_seconds: float = 0.0) -> None:
+        """A call was answered (its fate is known; how it ends comes later with `record`)."""
+        self._add_fate(True, float(ring_seconds))
 
-    def _add(self, attempt: _Attempt, sign: int) -> None:
-        if attempt.outcome in LIVE_OUTCOMES:
-            self._live += sign
-        if attempt.outcome == CallOutcome.ABANDONED:
+    def record(
+        self,
+        outcome: CallOutcome,
+        *,
+        ring_seconds: float = 0.0,
+        talk_seconds: float | None = None,
+        answer_counted: bool = False,
+    ) -> None:
+        """An attempt ended. `answer_counted`: its answer was recorded already with `record_answer`."""
+        outcome = CallOutcome(outcome)
+        live = outcome in LIVE_OUTCOMES
+        if not (live and answer_counted):
+            self._add_fate(live, float(ring_seconds))
+        if live:
+            entry = (outcome == CallOutcome.ABANDONED, float(talk_seconds or 0.0))
+            self._lives.append(entry)
+            self._add_live(entry, 1)
+            if len(self._lives) > self.window:
+                self._add_live(self._lives.popleft(), -1)
+
+    def _add_fate(self, live: bool, ring_seconds: float) -> None:
+        self._fates.append((live, ring_seconds))
+        self._live += live
+        self._ring_total += ring_seconds
+        if len(self._fates) > self.window:
+            old_live, old_ring = self._fates.popleft()
+            self._live -= old_live
+            self._ring_total -= old_ring
+
+    def _add_live(self, entry: tuple[bool, float], sign: int) -> None:
+        abandoned, talk = entry
+        if abandoned:
             self._abandoned += sign
-        self._ring_total += sign * attempt.ring_seconds
-        if attempt.outcome == CallOutcome.ANSWERED:
-            self._talk_total += sign * attempt.talk_seconds
+        else:
+            self._talk_total += sign * talk
             self._talked += sign
 
     @property
     def attempts(self) -> int:
-        return len(self._attempts)
+        """Attempts in the fate window."""
+        return len(self._fates)
 
     @property
     def answer_rate(self) -> float:
         """Live answers (answered or abandoned) per attempt; 0 with no attempts."""
-        return self._live / len(self._attempts) if self._attempts else 0.0
+        return self._live / len(self._fates) if self._fates else 0.0
 
     @property
     def abandon_rate(self) -> float:
-        """Abandoned calls per live answer; 0 with no live answer."""
-        return self._abandoned / self._live if self._live else 0.0
+        """Abandoned calls per ended live answer; 0 with none."""
+        return self._abandoned / len(self._lives) if self._lives else 0.0
 
     @property
     def average_ring_seconds(self) -> float:
-        return self._ring_total / len(self._attempts) if self._attempts else 0.0
+        return self._ring_total / len(self._fates) if self._fates else 0.0
 
     @property
     def average_talk_seconds(self) -> float:

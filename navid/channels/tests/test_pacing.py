@@ -112,9 +112,24 @@ def test_the_window_slides_and_keeps_the_averages() -> None:
     assert (stats.answer_rate, stats.abandon_rate) == (0.5, 0.2)
     assert stats.average_ring_seconds == 2.0
     assert stats.average_talk_seconds == 30.0
+    assert (len(stats._lives), stats._talked) == (5, 4)
     with pytest.raises(ValueError, match="at least one attempt"):
         PacingStats(window=0)
     with pytest.raises(ValueError, match="cannot be negative"):
         calls_to_place(DialMode.PROGRESSIVE, -1, 0, 0, stats)
     with pytest.raises(ValueError, match="is not a valid DialMode"):
         calls_to_place("turbo", 1, 0, 0, stats)
+
+
+def test_an_answer_recorded_when_it_happens_counts_once() -> None:
+    stats = PacingStats(window=100)
+    stats.record(CallOutcome.BUSY, ring_seconds=1.0)
+    stats.record_answer(ring_seconds=3.0)
+    assert (stats.attempts, stats.answer_rate, stats.abandon_rate) == (
+        2,
+        0.5,
+        0.0,
+    )  # known before the call ends
+    stats.record(CallOutcome.ABANDONED, ring_seconds=3.0, talk_seconds=2.0, answer_counted=True)
+    assert (stats.attempts, stats.answer_rate, stats.abandon_rate) == (2, 0.5, 1.0)
+    assert stats.average_ring_seconds == 2.0
