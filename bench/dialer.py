@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ class Run:
     outcomes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     unavailable: int = 0
+    gc_pauses_ms: list[float] = field(default_factory=list)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -119,6 +121,15 @@ async def drive(args: argparse.Namespace, port: int) -> Run:
         async for event in events:
             await on_event(event)
 
+    gc_started = [0.0]
+
+    def gc_watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            run.gc_pauses_ms.append((time.perf_counter() - gc_started[0]) * 1000)
+
+    gc.callbacks.append(gc_watch)
     reader = asyncio.create_task(read_events())
     while placing or dialer.calls_in_progress():
         if loop.time() >= stop_at:
@@ -165,6 +176,7 @@ async def drive(args: argparse.Namespace, port: int) -> Run:
         with contextlib.suppress(TimeoutError):  # the tick: decide again even without an event
             await asyncio.wait_for(wake.wait(), args.tick)
     run.seconds = args.seconds
+    gc.callbacks.remove(gc_watch)
     await dialer.stop()
     reader.cancel()
     return run
@@ -207,7 +219,9 @@ def main() -> None:
         live = run.outcomes.get("answered", 0) + run.outcomes.get("abandoned", 0)
         print(
             f"run {number}: decisions {len(run.decisions_ms)}, decision p50 {percentile(run.decisions_ms, 0.5):.3f} ms"
-            f" p95 {percentile(run.decisions_ms, 0.95):.3f} ms max {max(run.decisions_ms):.3f} ms;"
+            f" p95 {percentile(run.decisions_ms, 0.95):.3f} ms max {max(run.decisions_ms):.3f} ms,"
+            f" over 50 ms {sum(1 for d in run.decisions_ms if d > 50)};"
+            f" longest garbage collection {max(run.gc_pauses_ms, default=0):.1f} ms;"
             f" decision + originates p95 {percentile(run.cycles_ms, 0.95):.2f} ms max {max(run.cycles_ms):.2f} ms;"
             f" placed {run.placed} ({run.placed / run.seconds * 60:.0f}/min); peak simultaneous calls {run.peak_calls};"
             f" outcomes {dict(sorted(run.outcomes.items()))};"
