@@ -130,6 +130,7 @@ async def drive(args: argparse.Namespace, port: int) -> Run:
             run.gc_pauses_ms.append((time.perf_counter() - gc_started[0]) * 1000)
 
     gc.callbacks.append(gc_watch)
+    next_report = [loop.time()]
     reader = asyncio.create_task(read_events())
     while placing or dialer.calls_in_progress():
         if loop.time() >= stop_at:
@@ -149,6 +150,14 @@ async def drive(args: argparse.Namespace, port: int) -> Run:
             line_limit=args.lines - talking,
         )
         decided = time.perf_counter()
+        if args.timeline and loop.time() >= next_report[0]:
+            next_report[0] += 10
+            print(
+                f"  t={args.seconds - (stop_at - loop.time()):5.1f}s placed {run.placed} in progress {len(in_progress)}"
+                f" ringing {ringing} waiting {answered_waiting} free agents {len(free_agents)}"
+                f" answer rate {stats.answer_rate:.2f} abandon rate {stats.abandon_rate:.3f} wanted {wanted}",
+                flush=True,
+            )
         run.decisions_ms.append((decided - begin) * 1000)
         if placing:
             for _ in range(wanted):
@@ -193,6 +202,8 @@ def main() -> None:
     parser.add_argument("--wrap-up", type=float, default=1.0)
     parser.add_argument("--tick", type=float, default=0.1)
     parser.add_argument("--port", type=int, default=15038)
+    parser.add_argument("--first-seed", type=int, default=1, help="the simulator's seed of the first run")
+    parser.add_argument("--timeline", action="store_true", help="print the state every 10 s")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "navid.settings")
@@ -203,7 +214,15 @@ def main() -> None:
     results: list[Run] = []
     for number in range(1, args.runs + 1):
         simulator = subprocess.Popen(
-            [sys.executable, "-m", "navid.channels.amisim", "--port", str(args.port), "--seed", str(number)],
+            [
+                sys.executable,
+                "-m",
+                "navid.channels.amisim",
+                "--port",
+                str(args.port),
+                "--seed",
+                str(args.first_seed + number - 1),
+            ],
             stdout=subprocess.PIPE,
             text=True,
             cwd=ROOT,

@@ -14,11 +14,12 @@ Predictive pacing (see docs/dialer.md for the reasoning):
     ratio  = 1 + (raw - 1) * f                        (ratio 1 at the limit: progressive dialling)
     A      = free_agents - answered_waiting            (agents for the calls in flight)
     n      = floor(ratio * A)                         (calls in flight wanted: ringing + new)
-    n      = the largest n' <= n with overflow(n') <= L * n' * p    (the binomial cap, below)
+    n      = the largest n' <= n with overflow(n') <= L * n' * p+   (the binomial cap, below)
+    p+     = the upper end of the Wilson 95 % interval of p (cautious while the window is young)
     calls  = max(0, n - calls_ringing)
 
-    overflow(n) = E[max(0, X - A)], X ~ Binomial(n, p): the answered calls expected to find no free agent
-                = n p - A + sum_{k < A} (A - k) P(X = k)
+    overflow(n) = E[max(0, X - A)], X ~ Binomial(n, p+): the answered calls expected to find no free agent
+                = n p+ - A + sum_{k < A} (A - k) P(X = k)
 
 The ratio reacts to the abandons seen; the binomial cap keeps the expected share of answers that find no agent
 under the limit before any abandon happens (without it a small team dialled at 1/p abandons far more than 3 %). It
@@ -204,12 +205,24 @@ def calls_to_place(
         in_flight = math.floor(ratio * agents_for_new_calls + 1e-9)
         if binomial_cap and in_flight > calls_ringing:
             in_flight = _capped_in_flight(
-                in_flight, calls_ringing, agents_for_new_calls, stats.answer_rate, max_abandon_rate
+                in_flight, calls_ringing, agents_for_new_calls, answer_rate_upper(stats), max_abandon_rate
             )
         wanted = max(0, in_flight - calls_ringing)
     if line_limit is not None:
         wanted = max(0, min(wanted, line_limit - calls_ringing - answered_waiting))
     return wanted
+
+
+def answer_rate_upper(stats: PacingStats, z: float = 1.96) -> float:
+    """The upper end of the Wilson 95 % interval of the answer rate: the cap's estimate, cautious while the window
+    is young (the first fates known are the quick ones, busy and failed, so early answer rates run low)."""
+    n = stats.attempts
+    if n == 0:
+        return 1.0
+    p = stats.answer_rate
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / (1 + z * z / n))
 
 
 def overflow(calls: int, agents: int, answer_rate: float) -> float:

@@ -1,7 +1,14 @@
 import pytest
 
 from navid.channels.dialer import CallOutcome
-from navid.channels.pacing import DialMode, PacingStats, calls_to_place, overflow, pacing_ratio
+from navid.channels.pacing import (
+    DialMode,
+    PacingStats,
+    answer_rate_upper,
+    calls_to_place,
+    overflow,
+    pacing_ratio,
+)
 
 
 def stats_with(
@@ -51,17 +58,26 @@ def test_given_answer_rate_one_in_four_and_no_abandon_then_the_ratio_gives_four_
 
 
 def test_the_binomial_cap_keeps_the_expected_answers_without_an_agent_under_the_limit() -> None:
-    stats = stats_with(answered=25, busy=75)
-    # 9 calls for 4 agents: 0.0604 answers expected to find no agent, under 3 % of the 2.25 expected answers
-    # (0.0675); 10 calls: 0.1018, over 0.075.
+    # With the answer rate itself, 0.25: 9 calls for 4 agents leave 0.0604 answers expected to find no agent,
+    # under 3 % of the 2.25 expected answers (0.0675); 10 calls leave 0.1018, over 0.075.
     assert round(overflow(9, 4, 0.25), 4) == 0.0604
     assert round(overflow(10, 4, 0.25), 4) == 0.1018
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats) == 9
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 5, 0, stats) == 4
+    # The cap uses the upper end of the 95 % interval instead: 25 answers in 100 attempts -> 0.3430.
+    stats = stats_with(answered=25, busy=75)
+    assert round(answer_rate_upper(stats), 4) == 0.3430
+    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats) == 7
+    assert calls_to_place(DialMode.PREDICTIVE, 4, 5, 0, stats) == 2
     assert calls_to_place(DialMode.PREDICTIVE, 4, 12, 0, stats) == 0
-    assert calls_to_place(DialMode.PREDICTIVE, 1, 0, 0, stats) == 1  # one agent: a second call risks 6.25 %
-    assert calls_to_place(DialMode.PREDICTIVE, 2, 0, 0, stats) == 3
-    assert calls_to_place(DialMode.PREDICTIVE, 50, 0, 0, stats) == 190
+    assert calls_to_place(DialMode.PREDICTIVE, 1, 0, 0, stats) == 1  # one agent: a second call risks too much
+    assert calls_to_place(DialMode.PREDICTIVE, 2, 0, 0, stats) == 2
+    assert calls_to_place(DialMode.PREDICTIVE, 50, 0, 0, stats) == 140
+
+
+def test_given_a_young_window_with_a_low_answer_rate_then_the_cap_dials_cautiously() -> None:
+    young = stats_with(answered=2, busy=18)  # 10 %, but the answered calls are the last to be known
+    assert round(answer_rate_upper(young), 4) == 0.3010
+    assert calls_to_place(DialMode.PREDICTIVE, 12, 0, 0, young, binomial_cap=False) == 60
+    assert calls_to_place(DialMode.PREDICTIVE, 12, 0, 0, young) == 32
     assert overflow(2, 1, 0.5) == 0.25
     assert (overflow(5, 3, 1.0), overflow(5, 3, 0.0)) == (2.0, 0.0)
 
@@ -81,7 +97,7 @@ def test_given_the_abandon_rate_between_half_the_limit_and_the_limit_then_the_ra
     )  # 2 %: two thirds of the way from 3 % down to 1.5 %
     assert pacing_ratio(stats) == pytest.approx(3.0)
     assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats, binomial_cap=False) == 12
-    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats) == 9  # the cap binds first
+    assert calls_to_place(DialMode.PREDICTIVE, 4, 0, 0, stats) == 8  # the cap binds first
     low = stats_with(answered=99, abandoned=1, busy=300)  # 1 %, under half the limit: the full ratio
     assert pacing_ratio(low) == 4.0
     assert (
