@@ -335,6 +335,21 @@ class AmiSimulator:
         if not done.wait(10):
             raise RuntimeError("the AMI simulator's loop did not answer")
 
+    def vanish(self, uniqueid: str) -> None:
+        """Remove a channel without any event, as an exchange that loses track of a call would (for tests)."""
+
+        def remove() -> None:
+            channel = self._find(uniqueid)
+            if channel is None:
+                raise KeyError(uniqueid)
+            del self.channels[channel.name]
+            if channel.call is not None:
+                channel.call.ended = True
+                for timer in channel.call.timers:
+                    timer.cancel()
+
+        self._in_loop(remove)
+
     def live_channels(self) -> list[str]:
         """Names of the channels up now (thread-safe snapshot)."""
         names: list[str] = []

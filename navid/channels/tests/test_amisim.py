@@ -241,3 +241,46 @@ def test_it_runs_as_a_demo_process() -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_status_bridge_and_a_synchronous_originate(simulator: AmiSimulator) -> None:
+    simulator.rule = lambda number: (
+        Script("ring") if number.endswith("5") else Script("answer", ring_s=0.01, talk_s=5)
+    )
+    wire = Wire(simulator.port)
+    assert wire.login(events="off")["Response"] == "Success"
+    wire.send(
+        ("Action", "Originate"),
+        ("ActionID", "sync"),
+        ("Channel", "PJSIP/989120000000@operator"),
+        ("ChannelId", "c0"),
+        ("Context", "x"),
+        ("Exten", "s"),
+        ("Priority", "1"),
+    )
+    assert wire.read() == {
+        "Response": "Success",
+        "ActionID": "sync",
+        "Message": "Originate successfully queued",
+    }
+    wire.send(
+        ("Action", "Originate"),
+        ("ActionID", "ring"),
+        ("Channel", "PJSIP/989120000005@operator"),
+        ("ChannelId", "c5"),
+        ("Async", "true"),
+        ("Context", "x"),
+        ("Exten", "s"),
+        ("Priority", "1"),
+    )
+    assert wire.read()["Message"] == "Originate successfully queued"
+    wire.send(("Action", "Bridge"), ("ActionID", "b"), ("Channel1", "c0"), ("Channel2", "c5"))
+    assert wire.read() == {"Response": "Success", "ActionID": "b", "Message": "Channels have been bridged"}
+    wire.send(("Action", "Status"), ("ActionID", "st"))
+    messages = wire.read_until("StatusComplete")
+    assert messages[0]["Message"] == "Channel status will follow"
+    statuses = {m["Uniqueid"]: m for m in messages[1:-1]}
+    assert statuses["c0"]["BridgeId"] == statuses["c5"]["BridgeId"] == "bridge-0001"
+    assert (statuses["c0"]["ChannelState"], messages[-1]["ListItems"]) == ("6", "2")
+    wire.send(("Action", "Bridge"), ("ActionID", "b2"), ("Channel1", "c0"), ("Channel2", "nobody"))
+    assert wire.read()["Message"] == "Channel2 does not exist"

@@ -305,6 +305,22 @@ def test_given_the_link_drops_before_the_originate_response_then_the_call_is_fol
     assert len(simulator.originates) == 1
 
 
+def test_given_a_call_that_vanishes_without_a_hangup_then_the_keepalive_check_ends_it(ami: AmiTarget) -> None:
+    simulator = ami.need_simulator()
+
+    async def body(dialer: AsteriskDialer, events: Recorder) -> None:
+        await dialer.originate(request(ami, "ghost", "5", timeout_s=1))
+        await dialer.originate(request(ami, "alive", "5", timeout_s=30))
+        await events.reached("ghost", "ringing")
+        simulator.vanish("navid-ghost")
+        await events.ended("ghost", timeout=3)
+        last = events.last("ghost")
+        assert (last.outcome, last.detail) == (CallOutcome.FAILED, "vanished without a hangup event")
+        assert set(dialer.calls_in_progress()) == {"alive"}  # not stale yet: not checked, still followed
+
+    run(with_dialer(ami, body, ping_interval_s=0.1, stale_after_s=0.2))
+
+
 def test_given_a_wrong_secret_then_start_fails_with_a_clear_error(ami: AmiTarget) -> None:
     dialer = ami.dialer()
     dialer.secret = "wrong-" + dialer.secret
