@@ -340,6 +340,9 @@ def message_render(*, context: _Context, message: OutboxMessage, customer: Custo
         "offer_valid_until": format_date(offer.valid_until, language) if offer and offer.valid_until else "",
         "unsubscribe_url": unsubscribe,
         "rsvp_url": public_url(message_id=message.id, purpose="rsvp") if message.channel == "event" else "",
+        "survey_url": public_url(message_id=message.id, purpose="survey")
+        if campaign.goal == Goal.SATISFACTION
+        else "",
     }
     text = personalise(template.body, values)
     subject = personalise(template.subject, values)
