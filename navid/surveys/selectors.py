@@ -238,15 +238,17 @@ def survey_breakdown(
         s[0] += row["sum"] or 0
         s[1] += row["total"]
     labels = _labels(dimension, set(counts), language)
-    return [
+    rows = [
         BreakdownRow(
             key,
             labels.get(key, key),
             nps_compute(promoters=c[0], passives=c[1], detractors=c[2]),
             {pid: total / n for pid, (total, n) in sums.get(key, {}).items() if n},
         )
-        for key, c in sorted(counts.items())
+        for key, c in counts.items()
     ]
+    # Months in time order; branches, regions, segments and channels by name.
+    return sorted(rows, key=lambda r: r.key if dimension == "month" else r.label)
 
 
 def _month_key(day: dt.date | None, language: str) -> str:
@@ -275,7 +277,10 @@ def _labels(dimension: str, keys: set[str], language: str) -> dict[str, str]:
                 out[k] = k
         return out
     model: Any = {"branch": Branch, "region": Region, "segment": Segment}[dimension]
-    names = {str(obj.pk): str(obj) for obj in model.objects.filter(pk__in=ids)}
+    names = {
+        str(obj.pk): obj.display_name(language) if hasattr(obj, "display_name") else str(obj)
+        for obj in model.objects.filter(pk__in=ids)
+    }
     return {k: names.get(k, k or none) for k in keys}
 
 
