@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from navid.customers.models import Customer
 from navid.surveys import services
-from navid.surveys.models import EvaluationParameter, QuestionKind, Survey, SurveyChannel, SurveyResponse
+from navid.surveys.models import (
+    Answer,
+    EvaluationParameter,
+    QuestionKind,
+    Survey,
+    SurveyChannel,
+    SurveyResponse,
+)
 
 DEMO_NAME = "Branch visit satisfaction"
 DEMO_KIOSK_KEY = "demo-tablet-key"
@@ -125,5 +132,6 @@ def surveys_demo_seed(*, responses: int = 300, seed: int = 7) -> SurveysDemoRepo
                 services.response_page_submit(response=response, page=page, data=data)
         completed = now - dt.timedelta(days=rng.uniform(0, 180))
         SurveyResponse.objects.filter(pk=response.pk).update(started_at=completed, completed_at=completed)
+        Answer.objects.filter(response=response).update(completed_at=completed)
         made += 1
     return SurveysDemoReport(survey_id=survey.pk, responses=made, seconds=time.perf_counter() - started)

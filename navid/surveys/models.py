@@ -232,6 +232,8 @@ class Answer(models.Model):
         EvaluationParameter, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     number = models.SmallIntegerField(_("value"), null=True, blank=True)
+    # Copied from the response when it completes: answers of unfinished responses never count, without a join.
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     text = models.TextField(_("text"), blank=True, default="")
     choices = models.JSONField(_("choices"), default=list, blank=True)
 
@@ -242,7 +244,13 @@ class Answer(models.Model):
             models.UniqueConstraint(fields=["response", "question"], name="answer_once_per_question"),
         ]
         indexes = [
-            models.Index(fields=["survey", "parameter", "number"], name="answer_parameter_report"),
+            # The per-parameter report reads only this index (an index-only scan on PostgreSQL).
+            models.Index(
+                fields=["survey", "parameter", "number"],
+                condition=Q(completed_at__isnull=False, parameter__isnull=False),
+                name="answer_parameter_report",
+            ),
+            models.Index(fields=["survey", "completed_at"], name="answer_survey_completed"),
         ]
 
     def __str__(self) -> str:

@@ -105,6 +105,22 @@ def completed_responses(
     return qs
 
 
+def completed_answers(
+    *, survey: Survey, start: dt.date | None = None, end: dt.date | None = None, channel: str = ""
+) -> QuerySet[Answer]:
+    """Answers of completed responses (their own copy of the completion time: no join unless by channel)."""
+    qs = Answer.objects.filter(survey=survey, completed_at__isnull=False)
+    if start:
+        qs = qs.filter(completed_at__gte=dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC))
+    if end:
+        qs = qs.filter(
+            completed_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+        )
+    if channel:
+        qs = qs.filter(response__channel=channel)
+    return qs
+
+
 def _nps_counts(qs: QuerySet[SurveyResponse]) -> dict[str, int]:
     return qs.aggregate(
         responses=Count("pk"),
@@ -123,12 +139,7 @@ def survey_results(
     nps = nps_compute(
         promoters=counts["promoters"], passives=counts["passives"], detractors=counts["detractors"]
     )
-    answers = Answer.objects.filter(survey=survey, response__in=qs) if (start or end or channel) else None
-    base = (
-        answers
-        if answers is not None
-        else Answer.objects.filter(survey=survey, response__state=ResponseState.COMPLETED)
-    )
+    base = completed_answers(survey=survey, start=start, end=end, channel=channel)
     per_parameter = {
         row["parameter"]: row
         for row in base.filter(parameter__isnull=False)
@@ -214,9 +225,9 @@ def survey_breakdown(
         .order_by()
     )
     answer_column = "response__" + column if column != "day" else "day"
-    answers = Answer.objects.filter(survey=survey, response__in=qs.values("pk"), parameter__isnull=False)
-    if dimension == "month":
-        answers = answers.annotate(day=TruncDate("response__completed_at", tzinfo=dt.UTC))
+    answers = completed_answers(survey=survey, start=start, end=end).filter(parameter__isnull=False)
+    if dimension == "month":  # the answer's own completion time: no join
+        answers = answers.annotate(day=TruncDate("completed_at", tzinfo=dt.UTC))
     rating_rows = (
         answers.values(answer_column, "parameter").annotate(total=Count("pk"), sum=Sum("number")).order_by()
     )
@@ -286,9 +297,11 @@ def _labels(dimension: str, keys: set[str], language: str) -> dict[str, str]:
 
 def text_answers(*, survey: Survey, search: str = "") -> QuerySet[Answer]:
     """Free-text answers of completed responses, newest first, containing `search` when given."""
-    qs = Answer.objects.filter(
-        survey=survey, question__kind=QuestionKind.TEXT, response__state=ResponseState.COMPLETED
-    ).select_related("question", "response")
+    qs = (
+        completed_answers(survey=survey)
+        .filter(question__kind=QuestionKind.TEXT)
+        .select_related("question", "response")
+    )
     if search.strip():
         qs = qs.filter(text__icontains=search.strip())
     return qs.order_by("-response__completed_at", "-pk")

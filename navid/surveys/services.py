@@ -512,6 +512,7 @@ def _response_complete(
     response.completed_at = timezone.now()
     response.nps_score = nps
     response.save(update_fields=["state", "completed_at", "nps_score"])
+    Answer.objects.filter(response=response).update(completed_at=response.completed_at)
     audit_record(
         actor=actor,
         action=AuditAction.CREATE,
