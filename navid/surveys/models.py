@@ -260,7 +260,7 @@ class Answer(models.Model):
 class SurveyCampaign(models.Model):
     """A satisfaction campaign (campaigns.Campaign, goal "satisfaction") sends this survey version."""
 
-    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="+")
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="survey_link")
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="campaigns")
 
     class Meta:

@@ -125,15 +125,13 @@ def survey_by_link(request: HttpRequest, token: str) -> HttpResponse:
     except signing.BadSignature:
         message_id = None
     message = (
-        OutboxMessage.objects.select_related("campaign__brand").filter(pk=message_id).first()
+        OutboxMessage.objects.select_related("campaign__brand", "campaign__survey_link__version")
+        .filter(pk=message_id)
+        .first()
         if message_id is not None
         else None
     )
-    link = (
-        SurveyCampaign.objects.select_related("version").filter(campaign_id=message.campaign_id).first()
-        if message
-        else None
-    )
+    link: SurveyCampaign | None = getattr(message.campaign, "survey_link", None) if message else None
     if message is None or link is None:
         return _problem(
             request,
@@ -143,7 +141,9 @@ def survey_by_link(request: HttpRequest, token: str) -> HttpResponse:
             ),
         )
     campaign: Campaign = message.campaign
-    response = SurveyResponse.objects.filter(message_id=message.pk).select_related("version").first()
+    response = (
+        SurveyResponse.objects.filter(message_id=message.pk).select_related("survey", "version").first()
+    )
     language = _language(request, response.language if response else message.language)
     if response is not None and response.state == ResponseState.COMPLETED:
         return _problem(
@@ -231,9 +231,13 @@ def answer_page(
             wanted = 0
         if 0 < wanted < response.page:  # going back to a page already answered
             page = wanted
-    questions = services.page_questions(response=response, page=page)
-    saved = {a.question_id: a for a in response.answers.filter(question__in=questions)}
-    pages = services.response_pages(version=response.version)
+    all_questions = services.response_questions(response=response)
+    answers = {a.question_id: a for a in response.answers.all()}
+    questions = services.page_questions(
+        response=response, page=page, questions=all_questions, answers=answers
+    )
+    saved = {q.pk: answers[q.pk] for q in questions if q.pk in answers}
+    pages = services.response_pages(questions=all_questions)
     with translation.override(language):
         items = [_question_item(q, saved.get(q.pk), posted, errors, language) for q in questions]
         page_errors = [str(e) for e in errors.get("page", [])]

@@ -407,17 +407,42 @@ def _condition_holds(question: Question, answers: Mapping[int, Answer]) -> bool:
     return False
 
 
-def response_pages(*, version: SurveyVersion) -> list[int]:
-    """The page numbers of a version, in order."""
-    return sorted({q.page for q in version.questions.all()})
+# The questions of versions that have responses, by version id. Such a version never changes (edits go to a new
+# version, see survey_version_for_edit), so each process may keep its questions; the public page then reads
+# only the response and its answers.
+_FROZEN_QUESTIONS: dict[tuple[int, dt.datetime], list[Question]] = {}
+_FROZEN_QUESTIONS_MAX = 256
+
+
+def response_questions(*, response: SurveyResponse) -> list[Question]:
+    """The questions of the response's version, in order (kept per process: the version is frozen)."""
+    version = response.version  # callers select it with the response: no query of its own
+    key = (version.pk, version.created_at)  # the creation time tells a restored database's reused ids apart
+    cached = _FROZEN_QUESTIONS.get(key)
+    if cached is None:
+        cached = list(Question.objects.filter(version_id=version.pk).order_by("position", "pk"))
+        if len(_FROZEN_QUESTIONS) >= _FROZEN_QUESTIONS_MAX:
+            _FROZEN_QUESTIONS.clear()
+        _FROZEN_QUESTIONS[key] = cached
+    return cached
+
+
+def response_pages(*, questions: Sequence[Question]) -> list[int]:
+    """The page numbers of a version's questions, in order."""
+    return sorted({q.page for q in questions})
 
 
 def page_questions(
-    *, response: SurveyResponse, page: int, questions: Sequence[Question] | None = None
+    *,
+    response: SurveyResponse,
+    page: int,
+    questions: Sequence[Question] | None = None,
+    answers: Mapping[int, Answer] | None = None,
 ) -> list[Question]:
     """The questions of one page the respondent sees, given the answers of earlier pages."""
-    all_questions = list(questions) if questions is not None else list(response.version.questions.all())
-    answers = {a.question_id: a for a in response.answers.all()}
+    all_questions = questions if questions is not None else response_questions(response=response)
+    if answers is None:
+        answers = {a.question_id: a for a in response.answers.all()}
     return [q for q in all_questions if q.page == page and _condition_holds(q, answers)]
 
 
@@ -462,15 +487,16 @@ def response_page_submit(
     `data` maps "q<question id>" to the submitted values. A completed response cannot change (Conflict).
     """
     locked = (
-        SurveyResponse.objects.select_for_update().select_related("version", "survey").get(pk=response.pk)
+        SurveyResponse.objects.select_for_update(of=("self",)).select_related("version").get(pk=response.pk)
     )
     if locked.state == ResponseState.COMPLETED:
         raise Conflict(_("This survey has already been answered. Thank you."))
-    questions = list(locked.version.questions.all())
-    pages = sorted({q.page for q in questions})
+    questions = response_questions(response=locked)
+    pages = response_pages(questions=questions)
     if page not in pages or page > locked.page:
         raise ValidationFailed({"page": [_("This page of the survey is not open yet.")]})
-    visible = page_questions(response=locked, page=page, questions=questions)
+    existing = {a.question_id: a for a in locked.answers.all()}
+    visible = page_questions(response=locked, page=page, questions=questions, answers=existing)
     errors: dict[str, list[str]] = {}
     answers: list[Answer] = []
     for question in visible:
@@ -486,12 +512,16 @@ def response_page_submit(
     page_ids = [q.pk for q in questions if q.page == page]
     # A page answered again (the back button) replaces its answers; later pages' answers may no longer apply.
     later_ids = [q.pk for q in questions if q.page > page]
-    locked.answers.filter(question_id__in=page_ids + later_ids).delete()
+    replaced = [pk for pk in page_ids + later_ids if pk in existing]
+    if replaced:
+        locked.answers.filter(question_id__in=replaced).delete()
     for answer in answers:
         answer.response = locked
         answer.survey_id = locked.survey_id
     Answer.objects.bulk_create(answers)
-    answered = {a.question_id: a for a in locked.answers.all()}
+    answered = {pk: a for pk, a in existing.items() if pk not in replaced} | {
+        a.question_id: a for a in answers
+    }
     following = [
         p for p in pages if p > page and any(q.page == p and _condition_holds(q, answered) for q in questions)
     ]

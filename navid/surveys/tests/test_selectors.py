@@ -12,7 +12,7 @@ from navid.customers.tests.factories import CustomerFactory
 from navid.sales.models import FollowUp, FollowUpStatus
 from navid.surveys import selectors, services
 from navid.surveys.models import SurveyChannel, SurveyResponse
-from navid.surveys.tests.factories import nps_survey
+from navid.surveys.tests.factories import nps_survey, parameter
 
 
 def test_nps_from_counts_with_the_multinomial_interval() -> None:
@@ -63,8 +63,8 @@ def test_results_count_groups_parameters_and_followups() -> None:
     assert (results.responses, results.started) == (5, 1)
     assert (results.nps.promoters, results.nps.passives, results.nps.detractors) == (2, 2, 1)
     assert results.nps.score == pytest.approx(20.0)
-    speed = next(p for p in results.parameters if p.code == "speed")
-    assert (speed.average, speed.answers) == (pytest.approx(3.4), 5)
+    rated = next(p for p in results.parameters if p.code == "speed")
+    assert (rated.average, rated.answers) == (pytest.approx(3.4), 5)
     assert results.followups == {"open": 0, "contacted": 1, "resolved": 0}
     assert results.sent == 0 and results.response_rate is None
 
@@ -86,7 +86,7 @@ def test_breakdown_by_branch_channel_and_jalali_month() -> None:
 
     by_branch = selectors.survey_breakdown(survey=survey, dimension="branch", language="en")
     assert [(r.label, r.nps.score) for r in by_branch] == [("North", 100.0), ("South", -100.0)]
-    speed_id = q["speed"].parameter_id
+    speed_id = parameter("speed").pk
     assert {r.label: r.parameters[speed_id] for r in by_branch} == {"North": 5.0, "South": 1.0}
 
     by_channel = selectors.survey_breakdown(survey=survey, dimension="channel", language="en")
