@@ -108,6 +108,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="server threads")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--links", type=int, default=40000)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a respondent reads a page before answering (0: none)",
+    )
     args = parser.parse_args()
 
     # The server runs as in production (no debug); links are signed with the same key it checks them with.
@@ -127,10 +133,28 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        _run(args, tokens, questions)
+        _warm_up(args, tokens[-args.threads :])
+        _run(args, tokens[: -args.threads], questions)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _warm_up(args: argparse.Namespace, tokens: list[str]) -> None:
+    """One page per server thread, not measured: every thread opens its database connection and the templates
+    are compiled before the clock starts."""
+
+    def fetch(token: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
+        conn.request("GET", f"/s/{token}/?lang=en")
+        conn.getresponse().read()
+        conn.close()
+
+    threads = [threading.Thread(target=fetch, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def _run(args: argparse.Namespace, tokens: list[str], questions: dict[str, int]) -> None:
@@ -191,6 +215,8 @@ def _run(args: argparse.Namespace, tokens: list[str], questions: dict[str, int])
                     ),
                 ]
                 for method, path, body, expected in steps:
+                    if method == "POST" and args.think:
+                        time.sleep(rng.uniform(0.5, 1.5) * args.think)
                     status = request(conn, method, path, body)
                     if status != expected:
                         with lock:
@@ -218,7 +244,7 @@ def _run(args: argparse.Namespace, tokens: list[str], questions: dict[str, int])
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
 
     print(
-        f"{args.respondents} respondents, {elapsed:.0f} s: {len(latencies)} requests "
+        f"{args.respondents} respondents (think {args.think:g} s), {elapsed:.0f} s: {len(latencies)} requests "
         f"({len(latencies) / elapsed:.0f}/s), {completed[0]} surveys completed, {len(errors)} errors"
         f"{' ' + str(sorted(set(errors))) if errors else ''}"
     )

@@ -122,6 +122,9 @@ def test_an_agent_fills_a_survey_on_the_phone(make_user: Any) -> None:
     agent = make_user(Role.AGENT)
     customer = CustomerFactory(language="en")
     client = _login(agent)
+    assert f'href="/surveys/phone/customer/{customer.pk}/" id="survey-by-phone"' in (
+        client.get(f"/customers/{customer.pk}/").content.decode()
+    )
     started = client.post(f"/surveys/phone/customer/{customer.pk}/", {"survey": str(survey.pk)})
     assert started.status_code == 302
     url = started["Location"]
