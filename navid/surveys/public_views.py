@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 from typing import Any
 
 from django.conf import settings
@@ -41,6 +42,7 @@ from navid.surveys.models import (
     SurveyResponse,
 )
 
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _KIOSK_SALT = "navid.surveys.kiosk"
 _KIOSK_COOKIE = "navid_kiosk_%d"
 _KIOSK_RESPONSE_SALT = "navid.surveys.kiosk-response"
@@ -66,11 +68,10 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     colors = {"primary": "#0b5394", "accent": "#f1c232"}
-    if brand is not None:
-        colors = {
-            "primary": brand.primary_color if len(brand.primary_color) == 7 else colors["primary"],
-            "accent": brand.accent_color if len(brand.accent_color) == 7 else colors["accent"],
-        }
+    if brand is not None:  # only "#rrggbb" reaches the style sheet
+        for key, value in (("primary", brand.primary_color), ("accent", brand.accent_color)):
+            if _COLOR.fullmatch(value or ""):
+                colors[key] = value
     with translation.override(language):
         rendered = render(
             request,
@@ -103,7 +104,8 @@ def _problem(
     )
 
 
-def _language(request: HttpRequest, default: str) -> str:
+def request_language(request: HttpRequest, default: str) -> str:
+    """The language asked for with ?lang= (or the form's lang), else `default`; only fa, ru and en."""
     wanted = request.GET.get("lang") or request.POST.get("lang") or ""
     return wanted if wanted in LANGUAGES else (default if default in LANGUAGES else "fa")
 
@@ -144,7 +146,7 @@ def survey_by_link(request: HttpRequest, token: str) -> HttpResponse:
     response = (
         SurveyResponse.objects.filter(message_id=message.pk).select_related("survey", "version").first()
     )
-    language = _language(request, response.language if response else message.language)
+    language = request_language(request, response.language if response else message.language)
     if response is not None and response.state == ResponseState.COMPLETED:
         return _problem(
             request,
@@ -312,7 +314,7 @@ def _kiosk_ok(request: HttpRequest, survey: Survey) -> bool:
 def kiosk(request: HttpRequest, survey_id: int) -> HttpResponse:
     """A branch tablet: first the device key, then "start" (anonymous or with a customer number)."""
     survey = Survey.objects.filter(pk=survey_id).first()
-    language = _language(request, settings.LANGUAGE_CODE)
+    language = request_language(request, settings.LANGUAGE_CODE)
     if survey is None or not survey.kiosk_key_digest:
         return _problem(
             request,
@@ -383,7 +385,7 @@ def kiosk(request: HttpRequest, survey_id: int) -> HttpResponse:
 def kiosk_response(request: HttpRequest, survey_id: int, token: str) -> HttpResponse:
     """One respondent on the tablet, page after page."""
     survey = Survey.objects.filter(pk=survey_id).first()
-    language = _language(request, settings.LANGUAGE_CODE)
+    language = request_language(request, settings.LANGUAGE_CODE)
     if survey is None or not _kiosk_ok(request, survey):
         return _problem(
             request,

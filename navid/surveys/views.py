@@ -423,7 +423,7 @@ def phone_fill(request: HttpRequest, response_pk: int) -> HttpResponse:
         request,
         response=response,
         action=reverse("surveys:phone-fill", args=[response.pk]),
-        language=request.GET.get("lang") or response.language,
+        language=public_views.request_language(request, response.language),
         template="surveys/phone_page.html",
         extra={"active": "surveys"},
     )
