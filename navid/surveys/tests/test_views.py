@@ -138,17 +138,3 @@ def test_an_agent_fills_a_survey_on_the_phone(make_user: Any) -> None:
         ResponseState.COMPLETED,
         8,
     )
-
-
-def test_results_api(make_user: Any) -> None:
-    survey, q = nps_survey()
-    for score in (10, 7, 2, 1):
-        _answered(survey, q, score)
-    body = _login(make_user(Role.MARKETING_ANALYST)).get(f"/api/v1/surveys/{survey.pk}/results").json()
-    assert (body["responses"], body["promoters"], body["passives"], body["detractors"]) == (4, 1, 1, 2)
-    assert body["nps"]["score"] == pytest.approx(-25.0)
-    assert body["nps"]["ci_low"] < -25.0 < body["nps"]["ci_high"]
-    speed = next(p for p in body["parameters"] if p["code"] == "speed")
-    assert (speed["average"], speed["answers"]) == (4.0, 4)
-    assert _login(make_user(Role.AGENT)).get(f"/api/v1/surveys/{survey.pk}/results").status_code == 403
-    assert _login(make_user(Role.MARKETING_ANALYST)).get("/api/v1/surveys/999999/results").status_code == 404
