@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from django.utils.functional import Promise
@@ -248,3 +248,33 @@ def widest_scope(roles: list[Role]) -> Scope:
     """The scope of the most widely seeing role among `roles` (portfolio when there are none)."""
     scopes = [ROLES[r].scope for r in roles]
     return max(scopes, key=_SCOPE_ORDER.__getitem__, default=Scope.PORTFOLIO)
+
+
+# Surveys (R6.1, R8.4): campaign managers and analysts build them and read results; the director reads results;
+# agents fill them in on the phone; the administrator keeps the evaluation parameters and the kiosk keys.
+_SURVEYS_VIEW = ("surveys.view_survey",)
+_SURVEYS_RESULTS = (*_SURVEYS_VIEW, "surveys.view_survey_results")
+_SURVEYS_BUILD = (
+    *_SURVEYS_RESULTS,
+    "surveys.add_survey",
+    "surveys.change_survey",
+    "surveys.view_evaluationparameter",
+)
+_SURVEYS_PHONE = (*_SURVEYS_VIEW, "surveys.answer_survey_by_phone")
+_SURVEYS_ADMIN = (
+    *_SURVEYS_BUILD,
+    "surveys.set_survey_kiosk_key",
+    *(f"surveys.{verb}_evaluationparameter" for verb in ("view", "add", "change", "delete")),
+)
+for _role, _extra in {
+    Role.MARKETING_DIRECTOR: _SURVEYS_RESULTS,
+    Role.MARKETING_ANALYST: _SURVEYS_BUILD,
+    Role.CAMPAIGN_MANAGER: _SURVEYS_BUILD,
+    Role.AGENT: _SURVEYS_PHONE,
+    Role.RELATIONSHIP_MANAGER: _SURVEYS_PHONE,
+    Role.BRANCH_OFFICER: _SURVEYS_PHONE,
+    Role.ADMINISTRATOR: (*_SURVEYS_ADMIN, "surveys.answer_survey_by_phone"),
+}.items():
+    ROLES[_role] = replace(
+        ROLES[_role], permissions=tuple(dict.fromkeys((*ROLES[_role].permissions, *_extra)))
+    )

@@ -342,6 +342,9 @@ def message_render(*, context: _Context, message: OutboxMessage, customer: Custo
         "unsubscribe_url": unsubscribe,
         "offer_url": offer.landing_url if offer else "",
         "rsvp_url": public_url(message_id=message.id, purpose="rsvp") if message.channel == "event" else "",
+        "survey_url": public_url(message_id=message.id, purpose="survey")
+        if campaign.goal == Goal.SATISFACTION
+        else "",
     }
     text = personalise(template.body, values)
     subject = personalise(template.subject, values)

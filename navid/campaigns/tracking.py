@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -140,6 +141,8 @@ def click_destination_check(*, campaign_id: int, target: str) -> str:
     parts = urlsplit(target)
     if parts.scheme.lower() not in {"http", "https"} or not parts.netloc or "\\" in target:
         raise ValidationFailed({"u": [_("The destination is not a web address.")]})
+    if target.startswith(f"{settings.NAVID_PUBLIC_URL}/s/"):
+        return target  # a survey page of this site ({survey_url}, wrapped like every link of an email)
     if not any(pattern.fullmatch(target) for pattern in click_destinations(campaign_id=campaign_id)):
         raise ValidationFailed({"u": [_("The destination is not one of this campaign's links.")]})
     return target

@@ -30,6 +30,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("campaign_events:list"), "label": _("Events"), "key": "events"})
         if user.has_perm("sales.view_followup"):
             items.append({"url": reverse("sales:followups"), "label": _("Follow-ups"), "key": "follow-ups"})
+        if user.has_perm("surveys.view_survey"):
+            items.append({"url": reverse("surveys:list"), "label": _("Surveys"), "key": "surveys"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):
