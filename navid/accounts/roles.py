@@ -122,6 +122,18 @@ _EVENTS_CHECK_IN = (*_EVENTS_VIEW, "campaigns.check_in_guests")
 # The bank's contact policy (R4.3): segment managers own contact rules and timing (R9).
 _CONTACT_POLICY = ("campaigns.view_contactpolicy", "campaigns.change_contactpolicy")
 
+# Loyalty (R6.2, R6.3): campaign managers and the marketing director keep earn rules and tiers; those who serve
+# customers read statements and redeem points for the customers they see.
+_LOYALTY_VIEW = ("loyalty.view_earnrule", "loyalty.view_tier", "loyalty.view_pointsentry")
+_LOYALTY_EDIT = (
+    *_LOYALTY_VIEW,
+    "loyalty.add_earnrule",
+    "loyalty.change_earnrule",
+    "loyalty.add_tier",
+    "loyalty.change_tier",
+)
+_LOYALTY_REDEEM = (*_LOYALTY_VIEW, "loyalty.redeem_points")
+
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
         _("Marketing director"),
@@ -138,6 +150,7 @@ ROLES: dict[Role, RoleSpec] = {
             "offers.view_productsegmenttarget",
             "offers.view_crossproductstat",
             "offers.view_propensitymodel",
+            *_LOYALTY_EDIT,
         ),
     ),
     Role.MARKETING_ANALYST: RoleSpec(
@@ -153,6 +166,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.import_customers",
             _INGEST_INTERACTIONS,
             *_OFFERS_EDIT,
+            *_LOYALTY_VIEW,
         ),
     ),
     Role.CAMPAIGN_MANAGER: RoleSpec(
@@ -165,6 +179,7 @@ ROLES: dict[Role, RoleSpec] = {
             "segments.snapshot_segment",
             *dict.fromkeys((*_OFFERS_READ, *_CAMPAIGNS_PLAN)),
             *_EVENTS_RUN,
+            *_LOYALTY_EDIT,
         ),
         masks_national_id=True,
     ),
@@ -190,13 +205,13 @@ ROLES: dict[Role, RoleSpec] = {
     Role.AGENT: RoleSpec(
         _("Contact-centre agent"),
         Scope.ALL,
-        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent", *_OFFERS_READ),
+        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent", *_OFFERS_READ, *_LOYALTY_VIEW),
         masks_national_id=True,
     ),
     Role.BRANCH_OFFICER: RoleSpec(
         _("Branch officer"),
         Scope.BRANCH,
-        (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ, *_EVENTS_CHECK_IN),
+        (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ, *_EVENTS_CHECK_IN, *_LOYALTY_REDEEM),
     ),
     Role.RELATIONSHIP_MANAGER: RoleSpec(
         _("Relationship manager"),
@@ -209,6 +224,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.manage_consent",
             *_OFFERS_READ,
             *_EVENTS_CHECK_IN,
+            *_LOYALTY_REDEEM,
         ),
     ),
     Role.ADMINISTRATOR: RoleSpec(
@@ -230,6 +246,7 @@ ROLES: dict[Role, RoleSpec] = {
             "accounts.view_auditentry",
             "accounts.add_apikey",
             *_OFFERS_EDIT,
+            *_LOYALTY_EDIT, "loyalty.redeem_points",
         ),
     ),
 }
