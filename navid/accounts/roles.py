@@ -246,7 +246,8 @@ ROLES: dict[Role, RoleSpec] = {
             "accounts.view_auditentry",
             "accounts.add_apikey",
             *_OFFERS_EDIT,
-            *_LOYALTY_EDIT, "loyalty.redeem_points",
+            *_LOYALTY_EDIT,
+            "loyalty.redeem_points",
         ),
     ),
 }

@@ -184,10 +184,11 @@ def earn_rule_update(*, actor: Actor, rule: EarnRule, values: dict[str, Any]) ->
 def _clean_tier(values: dict[str, Any], tier: Tier | None) -> tuple[dict[str, Any], list[Offer] | None]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
+    others = Tier.objects.all() if tier is None else Tier.objects.exclude(pk=tier.pk)
     code = str(values.get("code") or "").strip().lower()
     if not code or len(code) > 50 or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in code):
         errors["code"] = [_("Enter a code of letters, digits, - and _ (at most 50).")]
-    elif Tier.objects.filter(code=code).exclude(pk=getattr(tier, "pk", None)).exists():
+    elif others.filter(code=code).exists():
         errors["code"] = [_("Another tier has the code %(code)s.") % {"code": code}]
     clean["code"] = code
     for lang in ("en", "fa", "ru"):
@@ -195,10 +196,7 @@ def _clean_tier(values: dict[str, Any], tier: Tier | None) -> tuple[dict[str, An
     if not clean["name_en"]:
         errors["name_en"] = [_("An English name is required.")]
     threshold = _whole_number(values.get("threshold"), "threshold", errors, minimum=1)
-    if (
-        threshold is not None
-        and Tier.objects.filter(threshold=threshold).exclude(pk=getattr(tier, "pk", None)).exists()
-    ):
+    if threshold is not None and others.filter(threshold=threshold).exists():
         errors["threshold"] = [_("Another tier starts at %(n)s points.") % {"n": threshold}]
     clean["threshold"] = threshold
     offers: list[Offer] | None = None
@@ -405,6 +403,7 @@ def _earn_transactions(sql: _Sql, low: int, high: int, now: dt.datetime) -> int:
     written = 0
     for rule in sorted(rules, key=lambda r: r.transaction_kind == ""):
         amount = f"ABS({sql.col(t, 'amount')})"
+        points_params: list[Any]
         if rule.amount_unit is None:
             points, points_params = "%s", [rule.points]
         elif sql.postgresql:

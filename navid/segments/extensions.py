@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from django.db.models import Q
 from django.utils.functional import Promise
@@ -41,7 +41,7 @@ _KINDS: dict[str, ConditionKind] = {}
 
 def _tag_of(schema: type[rules.ConditionNode]) -> str:
     field = schema.model_fields.get("type")
-    values = getattr(field.annotation, "__args__", ()) if field is not None else ()
+    values = get_args(field.annotation) if field is not None else ()
     if len(values) != 1 or not isinstance(values[0], str):
         raise TypeError(f"{schema.__name__}.type must be a Literal of one text")
     return str(values[0])

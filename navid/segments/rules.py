@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -418,7 +418,7 @@ def extra_nodes_set(schemas: list[type[_Node]]) -> None:
     )
     Group.model_rebuild(force=True)
     SegmentDefinition.model_rebuild(force=True)
-    _extra_tags = frozenset(str(schema.model_fields["type"].annotation.__args__[0]) for schema in schemas)
+    _extra_tags = frozenset(str(get_args(schema.model_fields["type"].annotation)[0]) for schema in schemas)
 
 
 _WINDOW_TAGS = {"last_days", "previous_month", "between"}

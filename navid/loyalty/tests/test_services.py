@@ -108,7 +108,7 @@ def test_bad_earn_input_is_refused_with_every_reason() -> None:
             customer=CustomerFactory(),
             kind="birthday",
             source_ref="",
-            occurred_at=dt.datetime(2025, 1, 1),  # noqa: DTZ001 - the naive time is the point of the test
+            occurred_at=dt.datetime(2025, 1, 1),
             amount=Decimal("NaN"),
         )
     assert refused.value.errors == {
