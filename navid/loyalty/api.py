@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from navid.core.errors import PermissionDenied
@@ -95,7 +95,7 @@ def customer_points(request: HttpRequest, customer_id: int, paging: Query[Paging
 
 
 @router.post("/customers/{customer_id}/points/redeem", response={201: EntryOut})
-def customer_points_redeem(request: HttpRequest, customer_id: int, data: RedeemIn) -> tuple[int, EntryOut]:
+def customer_points_redeem(request: HttpRequest, customer_id: int, data: RedeemIn) -> Status:
     """Redeem points; a repeated idempotency key returns the first redemption (409 if it was another one)."""
     _require(request, "loyalty.redeem_points")
     customer = customer_get(user=request.user, pk=customer_id)
@@ -106,4 +106,4 @@ def customer_points_redeem(request: HttpRequest, customer_id: int, data: RedeemI
         idempotency_key=data.idempotency_key,
         note=data.note,
     )
-    return 201, _entry(entry)
+    return Status(201, _entry(entry))
