@@ -70,7 +70,7 @@ def loyalty_demo_seed(*, now: dt.datetime | None = None) -> LoyaltyDemoReport:
                     }
                 )
             for spec in specs:
-                EarnRule.objects.create(valid_from=since, **spec)  # type: ignore[arg-type]
+                EarnRule.objects.create(valid_from=since, **spec)
                 rules += 1
         for code, (english, persian, russian, threshold, products) in DEMO_TIERS.items():
             tier, made = Tier.objects.get_or_create(

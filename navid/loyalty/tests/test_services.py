@@ -13,6 +13,7 @@ from navid.accounts.models import AuditEntry
 from navid.accounts.roles import Role
 from navid.core.errors import Conflict, PermissionDenied, ValidationFailed
 from navid.customers.models import Transaction
+from navid.customers.services import customer_merge
 from navid.customers.tests.factories import CustomerFactory, ProductTypeFactory
 from navid.loyalty import services
 from navid.loyalty.models import CustomerTier, EarnKind, EntryKind, PointsEntry
@@ -336,3 +337,12 @@ def test_set_based_earning_follows_the_rules_and_the_watermark() -> None:
         )
         is None
     )
+
+
+def test_a_customer_merge_moves_the_ledger_to_the_survivor(admin_user: Any) -> None:
+    survivor, duplicate = CustomerFactory(), CustomerFactory()
+    PointsEntryFactory(customer=survivor, points=10)
+    PointsEntryFactory(customer=duplicate, points=25)
+    customer_merge(actor=admin_user, survivor=survivor, duplicate=duplicate)
+    assert points_balance(customer=survivor) == 35
+    assert points_balance(customer=duplicate) == 0
