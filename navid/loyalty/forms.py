@@ -7,12 +7,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from navid.customers.forms import BootstrapForm
 from navid.customers.models import ProductType, Transaction
 from navid.loyalty.models import EarnKind, EarnRule, Tier
 from navid.offers.models import Offer
 
 
-class EarnRuleForm(forms.Form):
+class EarnRuleForm(BootstrapForm):
     kind = forms.ChoiceField(label=_("earned for"), choices=EarnKind.choices)
     points = forms.CharField(label=_("points"))
     amount_unit = forms.CharField(
@@ -54,7 +55,7 @@ class EarnRuleForm(forms.Form):
         }
 
 
-class TierForm(forms.Form):
+class TierForm(BootstrapForm):
     code = forms.CharField(label=_("code"), max_length=50)
     name_en = forms.CharField(label=_("name (English)"), max_length=100)
     name_fa = forms.CharField(label=_("name (Persian)"), max_length=100, required=False)
@@ -63,7 +64,10 @@ class TierForm(forms.Form):
         label=_("points earned in 12 months"), help_text=_("The least points earned in the last 12 months.")
     )
     offers = forms.ModelMultipleChoiceField(
-        label=_("offers"), queryset=Offer.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+        label=_("offers"),
+        queryset=Offer.objects.all(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
     )
 
     @classmethod
@@ -78,7 +82,9 @@ class TierForm(forms.Form):
         }
 
 
-class RedeemForm(forms.Form):
-    points = forms.CharField(label=_("points to redeem"))
+class RedeemForm(BootstrapForm):
+    points = forms.CharField(
+        label=_("points to redeem"), widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
     note = forms.CharField(label=_("note"), max_length=200, required=False)
     idempotency_key = forms.CharField(widget=forms.HiddenInput)

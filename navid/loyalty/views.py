@@ -19,6 +19,8 @@ from navid.loyalty import selectors, services
 from navid.loyalty.forms import EarnRuleForm, RedeemForm, TierForm
 from navid.loyalty.models import EarnRule, Tier
 
+FRAGMENT_PAGE_SIZE = 10  # lines of the ledger on the customer page; the full statement pages by 20
+
 
 def _form_errors(form: Any, exc: ValidationFailed) -> None:
     for key, reasons in exc.errors.items():
@@ -105,14 +107,15 @@ def _statement(request: HttpRequest, customer: Customer, form: RedeemForm | None
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page = 1
+    fragment = request.headers.get("HX-Request") == "true"
+    size = FRAGMENT_PAGE_SIZE if fragment else selectors.STATEMENT_PAGE_SIZE
     context = {
         "customer": customer,
-        "statement": selectors.points_statement(customer=customer, page=page),
+        "statement": selectors.points_statement(customer=customer, page=page, page_size=size),
         "loyalty_index": selectors.loyalty_index_parts(customer=customer),
         "redeem_form": form or RedeemForm(initial={"idempotency_key": uuid.uuid4().hex}),
         "active": "customers",
     }
-    fragment = request.headers.get("HX-Request") == "true"
     return render(request, "loyalty/_statement.html" if fragment else "loyalty/statement.html", context)
 
 
