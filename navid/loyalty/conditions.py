@@ -96,6 +96,7 @@ def register() -> None:
         describe_fn=describe_points,
         python_eval_fn=evaluate_points,
         label=gettext_lazy("loyalty points balance"),
+        example={"test": {"operator": "gte", "value": 1000}},
     )
     extensions.register_condition(
         kind="loyalty_tier",
@@ -104,4 +105,5 @@ def register() -> None:
         describe_fn=describe_tier,
         python_eval_fn=evaluate_tier,
         label=gettext_lazy("loyalty tier"),
+        example={"tiers": ["gold"]},
     )

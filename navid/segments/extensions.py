@@ -34,6 +34,7 @@ class ConditionKind:
     describe: Callable[[Any], str]
     evaluate: Callable[[Any, Customer, dt.datetime], bool]
     label: Promise | str
+    example: dict[str, Any]  # the fields of a new node in the builder (without "type")
 
 
 _KINDS: dict[str, ConditionKind] = {}
@@ -55,6 +56,7 @@ def register_condition(
     describe_fn: Callable[[Any], str],
     python_eval_fn: Callable[[Any, Customer, dt.datetime], bool],
     label: Promise | str,
+    example: dict[str, Any] | None = None,
 ) -> ConditionKind:
     """Add (or, registered again, replace) a kind of condition: the rule grammar accepts it from now on."""
     if kind in rules.BUILTIN_TAGS:
@@ -68,6 +70,7 @@ def register_condition(
         describe=describe_fn,
         evaluate=python_eval_fn,
         label=label,
+        example=dict(example or {}),
     )
     _KINDS[kind] = entry
     rules.extra_nodes_set([k.schema for k in _KINDS.values()])
