@@ -147,7 +147,7 @@ class PointsEntry(models.Model):
         verbose_name = _("points entry")
         verbose_name_plural = _("points entries")
         ordering = ["-occurred_at", "-id"]
-        permissions = [("redeem_points", "Can redeem a customer's points")]
+        permissions = [("redeem_points", _("Can redeem a customer's points"))]
         indexes = [models.Index(fields=["customer", "occurred_at"], name="loyalty_entry_customer_time")]
         constraints = [
             models.UniqueConstraint(fields=["kind", "source_ref"], name="loyalty_entry_one_per_source"),
