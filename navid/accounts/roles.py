@@ -121,6 +121,9 @@ _EVENTS_RUN = (*_EVENTS_VIEW, "campaigns.add_event", "campaigns.change_event", "
 _EVENTS_CHECK_IN = (*_EVENTS_VIEW, "campaigns.check_in_guests")
 # The bank's contact policy (R4.3): segment managers own contact rules and timing (R9).
 _CONTACT_POLICY = ("campaigns.view_contactpolicy", "campaigns.change_contactpolicy")
+# Follow-ups (R7.4): those who talk to customers work them (within their scope); the director reads them.
+_FOLLOWUPS_VIEW = ("sales.view_followup",)
+_FOLLOWUPS_WORK = ("sales.view_followup", "sales.change_followup")
 
 # Loyalty (R6.2, R6.3): campaign managers and the marketing director keep earn rules and tiers; those who serve
 # customers read statements and redeem points for the customers they see.
@@ -150,6 +153,7 @@ ROLES: dict[Role, RoleSpec] = {
             "offers.view_productsegmenttarget",
             "offers.view_crossproductstat",
             "offers.view_propensitymodel",
+            *_FOLLOWUPS_VIEW,
             *_LOYALTY_EDIT,
         ),
     ),
@@ -205,13 +209,28 @@ ROLES: dict[Role, RoleSpec] = {
     Role.AGENT: RoleSpec(
         _("Contact-centre agent"),
         Scope.ALL,
-        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent", *_OFFERS_READ, *_LOYALTY_VIEW),
+        (
+            *_VIEW,
+            *_LOG_INTERACTIONS,
+            "customers.manage_consent",
+            *_OFFERS_READ,
+            *_FOLLOWUPS_WORK,
+            *_LOYALTY_VIEW,
+        ),
         masks_national_id=True,
     ),
     Role.BRANCH_OFFICER: RoleSpec(
         _("Branch officer"),
         Scope.BRANCH,
-        (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ, *_EVENTS_CHECK_IN, *_LOYALTY_REDEEM),
+        (
+            *_VIEW,
+            *_EDIT,
+            *_LOG_INTERACTIONS,
+            *_OFFERS_READ,
+            *_EVENTS_CHECK_IN,
+            *_FOLLOWUPS_WORK,
+            *_LOYALTY_REDEEM,
+        ),
     ),
     Role.RELATIONSHIP_MANAGER: RoleSpec(
         _("Relationship manager"),
@@ -224,6 +243,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.manage_consent",
             *_OFFERS_READ,
             *_EVENTS_CHECK_IN,
+            *_FOLLOWUPS_WORK,
             *_LOYALTY_REDEEM,
         ),
     ),
@@ -246,6 +266,7 @@ ROLES: dict[Role, RoleSpec] = {
             "accounts.view_auditentry",
             "accounts.add_apikey",
             *_OFFERS_EDIT,
+            *_FOLLOWUPS_WORK,
             *_LOYALTY_EDIT,
             "loyalty.redeem_points",
         ),

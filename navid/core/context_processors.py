@@ -28,6 +28,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             )
         if user.has_perm("campaigns.view_event"):
             items.append({"url": reverse("campaign_events:list"), "label": _("Events"), "key": "events"})
+        if user.has_perm("sales.view_followup"):
+            items.append({"url": reverse("sales:followups"), "label": _("Follow-ups"), "key": "follow-ups"})
         if user.has_perm("loyalty.view_tier"):
             items.append({"url": reverse("loyalty:overview"), "label": _("Loyalty"), "key": "loyalty"})
         if user.has_perm("customers.import_customers"):
