@@ -175,6 +175,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navid.campaigns.scheduling.start_due_campaigns",
         "schedule": 60.0,
     },
+    "loyalty-earn-points": {
+        "task": "navid.loyalty.tasks.earn_points",
+        "schedule": 900.0,
+    },
+    "loyalty-expire-points-and-refresh-tiers": {
+        "task": "navid.loyalty.tasks.expire_points_and_refresh_tiers",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }
 # Task modules that are not called tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["navid.campaigns.scheduling"]

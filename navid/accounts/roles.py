@@ -125,6 +125,18 @@ _CONTACT_POLICY = ("campaigns.view_contactpolicy", "campaigns.change_contactpoli
 _FOLLOWUPS_VIEW = ("sales.view_followup",)
 _FOLLOWUPS_WORK = ("sales.view_followup", "sales.change_followup")
 
+# Loyalty (R6.2, R6.3): campaign managers and the marketing director keep earn rules and tiers; those who serve
+# customers read statements and redeem points for the customers they see.
+_LOYALTY_VIEW = ("loyalty.view_earnrule", "loyalty.view_tier", "loyalty.view_pointsentry")
+_LOYALTY_EDIT = (
+    *_LOYALTY_VIEW,
+    "loyalty.add_earnrule",
+    "loyalty.change_earnrule",
+    "loyalty.add_tier",
+    "loyalty.change_tier",
+)
+_LOYALTY_REDEEM = (*_LOYALTY_VIEW, "loyalty.redeem_points")
+
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
         _("Marketing director"),
@@ -142,6 +154,7 @@ ROLES: dict[Role, RoleSpec] = {
             "offers.view_crossproductstat",
             "offers.view_propensitymodel",
             *_FOLLOWUPS_VIEW,
+            *_LOYALTY_EDIT,
         ),
     ),
     Role.MARKETING_ANALYST: RoleSpec(
@@ -157,6 +170,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.import_customers",
             _INGEST_INTERACTIONS,
             *_OFFERS_EDIT,
+            *_LOYALTY_VIEW,
         ),
     ),
     Role.CAMPAIGN_MANAGER: RoleSpec(
@@ -169,6 +183,7 @@ ROLES: dict[Role, RoleSpec] = {
             "segments.snapshot_segment",
             *dict.fromkeys((*_OFFERS_READ, *_CAMPAIGNS_PLAN)),
             *_EVENTS_RUN,
+            *_LOYALTY_EDIT,
         ),
         masks_national_id=True,
     ),
@@ -194,13 +209,28 @@ ROLES: dict[Role, RoleSpec] = {
     Role.AGENT: RoleSpec(
         _("Contact-centre agent"),
         Scope.ALL,
-        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent", *_OFFERS_READ, *_FOLLOWUPS_WORK),
+        (
+            *_VIEW,
+            *_LOG_INTERACTIONS,
+            "customers.manage_consent",
+            *_OFFERS_READ,
+            *_FOLLOWUPS_WORK,
+            *_LOYALTY_VIEW,
+        ),
         masks_national_id=True,
     ),
     Role.BRANCH_OFFICER: RoleSpec(
         _("Branch officer"),
         Scope.BRANCH,
-        (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ, *_EVENTS_CHECK_IN, *_FOLLOWUPS_WORK),
+        (
+            *_VIEW,
+            *_EDIT,
+            *_LOG_INTERACTIONS,
+            *_OFFERS_READ,
+            *_EVENTS_CHECK_IN,
+            *_FOLLOWUPS_WORK,
+            *_LOYALTY_REDEEM,
+        ),
     ),
     Role.RELATIONSHIP_MANAGER: RoleSpec(
         _("Relationship manager"),
@@ -214,6 +244,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_OFFERS_READ,
             *_EVENTS_CHECK_IN,
             *_FOLLOWUPS_WORK,
+            *_LOYALTY_REDEEM,
         ),
     ),
     Role.ADMINISTRATOR: RoleSpec(
@@ -236,6 +267,8 @@ ROLES: dict[Role, RoleSpec] = {
             "accounts.add_apikey",
             *_OFFERS_EDIT,
             *_FOLLOWUPS_WORK,
+            *_LOYALTY_EDIT,
+            "loyalty.redeem_points",
         ),
     ),
 }

@@ -32,6 +32,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("sales:followups"), "label": _("Follow-ups"), "key": "follow-ups"})
         if user.has_perm("surveys.view_survey"):
             items.append({"url": reverse("surveys:list"), "label": _("Surveys"), "key": "surveys"})
+        if user.has_perm("loyalty.view_tier"):
+            items.append({"url": reverse("loyalty:overview"), "label": _("Loyalty"), "key": "loyalty"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):
