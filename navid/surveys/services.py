@@ -22,6 +22,7 @@ from navid.accounts.services import Actor, audit_record, model_snapshot
 from navid.campaigns.models import Campaign, Goal
 from navid.core.errors import Conflict, NotFound, ValidationFailed
 from navid.customers.models import Customer
+from navid.loyalty.services import points_earn
 from navid.sales.models import FollowUpSource
 from navid.sales.services import followup_create
 from navid.surveys.models import (
@@ -562,10 +563,15 @@ def _response_complete(
             details=response_summary(response=response, questions=questions, answered=answered)[:10_000],
             due_at=response.completed_at + dt.timedelta(days=response.survey.detractor_due_days),
         )
-    # Loyalty points for the answer (R6.2) go here, once navid.loyalty.services exists on this branch:
-    #   points_earn(customer=response.customer, kind="survey_answered",
-    #               source_ref=f"survey-response:{response.pk}", occurred_at=response.completed_at)
-    # for a response with a customer. Not wired yet: the loyalty app is built at the same time.
+    if response.customer is not None:
+        # Loyalty points for answering (R6.3), once per response, when the bank has a rule for it.
+        points_earn(
+            customer=response.customer,
+            kind="survey_answered",
+            source_ref=f"survey-response:{response.pk}",
+            occurred_at=response.completed_at,
+            actor=actor,
+        )
     return response
 
 

@@ -10,6 +10,8 @@ import pytest
 from navid.campaigns.tests.factories import CampaignFactory
 from navid.core.errors import Conflict, ValidationFailed
 from navid.customers.tests.factories import CustomerFactory
+from navid.loyalty.models import PointsEntry
+from navid.loyalty.tests.factories import EarnRuleFactory
 from navid.sales.models import FollowUp
 from navid.surveys import services
 from navid.surveys.models import Answer, Question, ResponseState, SurveyResponse, SurveyVersion
@@ -276,3 +278,18 @@ def test_kiosk_key_is_stored_as_a_digest(admin_user: Any) -> None:
     services.survey_kiosk_key_set(actor=admin_user, survey=survey, key="tablet-key-1")
     assert survey.kiosk_key_digest == services.kiosk_key_digest("tablet-key-1")
     assert "tablet-key-1" not in survey.kiosk_key_digest
+
+
+def test_a_completed_answer_earns_the_customer_loyalty_points_once() -> None:
+    EarnRuleFactory(kind="survey_answered", points=40)
+    customer = CustomerFactory()
+    survey, q = nps_survey()
+    for score, who in (("9", customer), ("8", None)):
+        response = _start(survey, who)
+        services.response_page_submit(
+            response=response, page=1, data={f"q{q['nps'].pk}": [score], f"q{q['speed'].pk}": ["5"]}
+        )
+        services.response_page_submit(response=response, page=2, data={f"q{q['visit'].pk}": ["loan"]})
+    entries = list(PointsEntry.objects.values_list("customer_id", "kind", "points", "source_ref"))
+    answered = SurveyResponse.objects.get(customer=customer)
+    assert entries == [(customer.pk, "survey_answered", 40, f"survey-response:{answered.pk}")]
