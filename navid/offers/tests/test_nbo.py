@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from navid.customers.tests.factories import CustomerFactory, ProductTypeFactory
 from navid.offers.crossproduct import cross_product_compute
@@ -121,12 +122,28 @@ def test_a_segment_each_members_best_the_best_first(bank: dict[str, Any]) -> Non
     assert [r.customer_id for r in limited] == [c["d2"].pk, c["x"].pk]
 
 
-def test_a_segment_in_small_batches_gives_the_same(
-    bank: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    whole = next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
-    monkeypatch.setattr("navid.offers.nbo.SEGMENT_BATCH", 1)
-    batched = next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
-    assert [(r.customer_id, r.product.code, r.expected_value) for r in batched] == [
-        (r.customer_id, r.product.code, r.expected_value) for r in whole
+def _temporary_tables() -> list[str]:
+    sql = {
+        "sqlite": "SELECT name FROM sqlite_temp_master WHERE type = 'table'",
+        "postgresql": "SELECT tablename FROM pg_tables WHERE schemaname LIKE 'pg_temp%%'",
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_segment_leaves_no_temporary_table(bank: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    first = next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
+    assert _temporary_tables() == []
+    again = next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
+    assert [(r.customer_id, r.product.code, r.expected_value) for r in again] == [
+        (r.customer_id, r.product.code, r.expected_value) for r in first
     ]
+
+    def broken(**_kwargs: Any) -> None:
+        raise RuntimeError("facts could not be read")
+
+    monkeypatch.setattr("navid.offers.nbo.facts_frame", broken)
+    with pytest.raises(RuntimeError, match="facts could not be read"):
+        next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
+    assert _temporary_tables() == []
