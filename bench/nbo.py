@@ -15,6 +15,9 @@ when missing, and a database already built is reused):
   product trained on a sample of the first 100,000 customers;
 - a static segment of the first 100,000 customers.
 
+`compare` runs the first, batch-by-batch code of a segment's next best offers and the self-join of the matrix
+once, and checks that the set-based code gives the same 100 best rows and the same pair counts.
+
 `run` prints the load average, then for each run: the next best offer of every member of the segment (100 best
 kept), the next best offers of 50 customers of the segment one by one (median), and the cross-product matrix.
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,7 +107,7 @@ def build() -> None:
     from navid.offers.crossproduct import cross_product_compute
     from navid.offers.demo import DEMO_OFFERS
     from navid.offers.eligibility import rules_parse
-    from navid.offers.models import Offer, ProductRule, PropensityModel
+    from navid.offers.models import Offer, ProductRule, ProductSegmentTarget, PropensityModel
     from navid.offers.propensity import propensity_train_all
     from navid.segments.models import Segment, StaticMember
 
@@ -176,6 +180,12 @@ def build() -> None:
             [StaticMember(segment=segment, customer_id=cid) for cid in first_ids], batch_size=10_000
         )
         _say(f"segment of {len(first_ids):,}", started)
+    # The product-segment matrix targets three products at the segment (the reasons name it; one customer's ranking
+    # checks membership of every targeted segment).
+    for code, priority in (("loan", 1), ("credit-card", 2), ("term-deposit", 3)):
+        ProductSegmentTarget.objects.get_or_create(
+            segment=segment, product_type=ProductType.objects.get(code=code), defaults={"priority": priority}
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     counts = {
@@ -184,6 +194,40 @@ def build() -> None:
         "products": ProductType.objects.count(),
     }
     _say(f"done: {counts}", started)
+
+
+def compare() -> None:
+    """Run the first (batch-by-batch) code once and check that the set-based code gives the same, at full size."""
+    from django.utils import timezone
+
+    from navid.offers.crossproduct import basket_counts, pair_counts
+    from navid.offers.nbo import next_best_offers_for_segment
+    from navid.offers.tests.reference import reference_pair_counts, reference_segment_rows
+    from navid.segments.models import Segment
+
+    segment = Segment.objects.get(name=SEGMENT_NAME)
+    day = timezone.localdate()
+    print(f"load average {os.getloadavg()}", flush=True)
+    started = time.perf_counter()
+    expected = reference_segment_rows(segment=segment, limit=100, as_of=day)
+    before = time.perf_counter() - started
+    started = time.perf_counter()
+    got = next_best_offers_for_segment(segment=segment, user=None, limit=100, as_of=day)
+    after = time.perf_counter() - started
+    same = [(r.expected_value, r.customer_id, r.product.pk, r.propensity) for r in got] == [
+        row[:4] for row in expected
+    ]
+    print(f"segment: batch code {before:.1f} s, set-based {after:.1f} s, same 100 best: {same}", flush=True)
+    started = time.perf_counter()
+    old_pairs = reference_pair_counts(as_of=day)
+    before = time.perf_counter() - started
+    started = time.perf_counter()
+    new_pairs = set(pair_counts(basket_counts(as_of=day)))
+    after = time.perf_counter() - started
+    print(
+        f"matrix counts: self-join {before:.1f} s, baskets {after:.1f} s, same {len(new_pairs)} pairs: "
+        f"{old_pairs == new_pairs}; load average {os.getloadavg()}"
+    )
 
 
 def run(runs: int) -> None:
@@ -230,10 +274,11 @@ def run(runs: int) -> None:
             flush=True,
         )
     print(
-        "median: segment {:.1f} s, one customer {:.0f} ms, matrix {:.1f} s".format(
+        "median: segment {:.1f} s, one customer {:.0f} ms, matrix {:.1f} s; peak memory of the process {:.0f} MB".format(
             statistics.median(timings["segment"]),
             statistics.median(timings["customer"]) * 1000,
             statistics.median(timings["matrix"]),
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         )
     )
 
@@ -242,12 +287,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("step", choices=["build", "run"])
+    parser.add_argument("step", choices=["build", "run", "compare"])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     _setup()
     if args.step == "build":
         build()
+    elif args.step == "compare":
+        compare()
     else:
         run(args.runs)
 

@@ -164,13 +164,14 @@ class CustomerFacts:
     credit_holdings: int = 0
     overdrawn: bool = False
     deposits: Decimal = Decimal("0")
+    held_ids: frozenset[int] = field(default_factory=frozenset)  # the ids of the products in `held`
 
 
 def customer_facts(*, customer: Customer, as_of: dt.date) -> CustomerFacts:
     """Load the facts the rules need about `customer` (three small queries)."""
     held = list(
         ProductHolding.objects.filter(_held_on(as_of), customer=customer).values_list(
-            "product_type__code", "product_type__is_credit", "balance"
+            "product_type__code", "product_type__is_credit", "balance", "product_type_id"
         )
     )
     start, end = income_window(as_of)
@@ -184,10 +185,11 @@ def customer_facts(*, customer: Customer, as_of: dt.date) -> CustomerFacts:
         birth_date=customer.birth_date,
         region_code=region_code,
         kind=customer.kind,
-        held=frozenset(code for code, _credit, _balance in held),
-        credit_holdings=sum(1 for _code, credit, _balance in held if credit),
-        overdrawn=any(not credit and balance < 0 for _code, credit, balance in held),
+        held=frozenset(code for code, _credit, _balance, _id in held),
+        credit_holdings=sum(1 for _code, credit, _balance, _id in held if credit),
+        overdrawn=any(not credit and balance < 0 for _code, credit, balance, _id in held),
         deposits=Decimal(deposits or 0),
+        held_ids=frozenset(product_id for _code, _credit, _balance, product_id in held),
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.db import connection, transaction
@@ -23,7 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from navid.customers.models import Customer, ProductHolding, ProductType
+from navid.customers.models import Customer, ProductType
 from navid.offers.eligibility import (
     NO_RULES,
     EligibilityRules,
@@ -55,6 +55,14 @@ class Recommendation:
     reasons: list[str] = field(default_factory=list)
 
 
+class _Link(NamedTuple):
+    """One cell A -> B of the cross-product matrix, as the ranking reads it."""
+
+    antecedent: ProductType
+    confidence: float
+    lift: float
+
+
 @dataclass
 class _Context:
     """What every customer's ranking needs, read once."""
@@ -63,7 +71,7 @@ class _Context:
     offers: dict[int, Offer]
     products: dict[int, ProductType]
     rules: dict[int, EligibilityRules]
-    stats: dict[tuple[int, int], CrossProductStat]
+    stats: dict[tuple[int, int], _Link]
     base_rates: dict[int, float]
     models: dict[int, PropensityModel]
 
@@ -91,11 +99,15 @@ def _context(as_of: dt.date | None) -> _Context:
         r.product_type_id: EligibilityRules.model_validate(r.rules)
         for r in ProductRule.objects.filter(product_type_id__in=products)
     }
-    stats = {
-        (s.antecedent_id, s.consequent_id): s
-        for s in CrossProductStat.objects.select_related("antecedent", "consequent")
-    }
-    base_rates = {b: s.consequent_count / s.customers for (_a, b), s in stats.items()}
+    # The matrix as plain tuples: hundreds of rows, read on every call, so no model instances.
+    types = {p.pk: p for p in ProductType.objects.all()}
+    stats: dict[tuple[int, int], _Link] = {}
+    base_rates: dict[int, float] = {}
+    for a, b, confidence, lift, holding_b, customers in CrossProductStat.objects.values_list(
+        "antecedent_id", "consequent_id", "confidence", "lift", "consequent_count", "customers"
+    ):
+        stats[(a, b)] = _Link(types[a], confidence, lift)
+        base_rates[b] = holding_b / customers
     return _Context(day, offers, products, rules, stats, base_rates, current_models())
 
 
@@ -143,11 +155,7 @@ def next_best_offers_for_customer(
     """The best `limit` offers for one customer, best first, each with its reasons."""
     ctx = _context(as_of)
     facts = customer_facts(customer=customer, as_of=ctx.as_of)
-    held_ids = set(
-        ProductHolding.objects.filter(customer=customer, product_type__code__in=facts.held).values_list(
-            "product_type_id", flat=True
-        )
-    )
+    held_ids = facts.held_ids
     candidates = [
         pid
         for pid, product in ctx.products.items()
