@@ -95,11 +95,10 @@ def feature_table_within(
         if j is not None and len(rows):
             values[rows, j] = data
 
-    region_codes = dict(Region.objects.values_list("pk", "code"))
     people = list(
-        Customer.objects.filter(pk__in=within).values_list(
-            "pk", "birth_date", "kind", "region_id", "customer_since"
-        )
+        Customer.objects.filter(pk__in=within)
+        .order_by()
+        .values_list("pk", "birth_date", "kind", "region__code", "customer_since")
     )
     rows = rows_of([p[0] for p in people])
     ages = []
@@ -111,24 +110,25 @@ def feature_table_within(
     put("age_years", rows, ages)
     put("organisation", rows, [1.0 if p[2] == "organisation" else 0.0 for p in people])
     put("customer", rows, [1.0 if p[4] is not None and p[4] <= as_of else 0.0 for p in people])
-    by_region: dict[int, list[int]] = {}
+    by_region: dict[str, list[int]] = {}
     for i, person in enumerate(people):
         if person[3] is not None:
             by_region.setdefault(person[3], []).append(i)
-    for region_id, where in by_region.items():
-        put(f"region:{region_codes.get(region_id)}", rows[where], 1.0)
+    for region_code, where in by_region.items():
+        put(f"region:{region_code}", rows[where], 1.0)
     del people
 
-    product_codes = dict(ProductType.objects.values_list("pk", "code"))
     held = list(
-        ProductHolding.objects.filter(_held_on(as_of), customer_id__in=within).values_list(
-            "customer_id", "product_type_id", "opened_on"
-        )
+        ProductHolding.objects.filter(_held_on(as_of), customer_id__in=within)
+        .order_by()
+        .values_list("customer_id", "product_type__code", "opened_on")
     )
     rows = rows_of([h[0] for h in held])
-    products = np.array([h[1] for h in held], dtype=np.int64)
-    for product_id, code in product_codes.items():
-        put(f"held:{code}", rows[products == product_id], 1.0)
+    by_product: dict[str, list[int]] = {}
+    for i, holding in enumerate(held):
+        by_product.setdefault(holding[1], []).append(i)
+    for code, where in by_product.items():
+        put(f"held:{code}", rows[where], 1.0)
     held_count = np.bincount(rows, minlength=len(ids)).astype(float)
     first_opened = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first_opened, rows, np.array([h[2].toordinal() for h in held], dtype=np.int64))

@@ -76,13 +76,13 @@ class _Context:
     models: dict[int, PropensityModel]
 
 
-def active_offers(*, as_of: dt.date) -> dict[int, Offer]:
-    """The active offer of highest value valid on `as_of`, by product id."""
+def active_offers(*, as_of: dt.date, with_rules: bool = False) -> dict[int, Offer]:
+    """The active offer of highest value valid on `as_of`, by product id (with the product's rules row if asked)."""
     offers = (
         Offer.objects.filter(is_active=True)
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=as_of))
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=as_of))
-        .select_related("product_type")
+        .select_related("product_type__offer_rule" if with_rules else "product_type")
         .order_by("product_type_id", "-value_to_bank", "pk")
     )
     best: dict[int, Offer] = {}
@@ -93,12 +93,13 @@ def active_offers(*, as_of: dt.date) -> dict[int, Offer]:
 
 def _context(as_of: dt.date | None) -> _Context:
     day = as_of or timezone.localdate()
-    offers = active_offers(as_of=day)
+    offers = active_offers(as_of=day, with_rules=True)
     products = {pid: o.product_type for pid, o in offers.items() if o.product_type.is_active}
-    rules = {
-        r.product_type_id: EligibilityRules.model_validate(r.rules)
-        for r in ProductRule.objects.filter(product_type_id__in=products)
-    }
+    rules = {}
+    for pid, product in products.items():
+        row: ProductRule | None = getattr(product, "offer_rule", None)  # None: the product has no rules row
+        if row is not None:
+            rules[pid] = EligibilityRules.model_validate(row.rules)
     # The matrix as plain tuples: hundreds of rows, read on every call, so no model instances.
     types = {p.pk: p for p in ProductType.objects.all()}
     stats: dict[tuple[int, int], _Link] = {}
