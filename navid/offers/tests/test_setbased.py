@@ -38,6 +38,7 @@ from navid.offers.tests.factories import (
     StaticSegmentFactory,
 )
 from navid.offers.tests.reference import reference_pair_counts, reference_segment_rows
+from navid.segments.models import Segment
 
 TODAY = dt.date(2026, 1, 1)
 T2 = TODAY - dt.timedelta(days=180)
@@ -165,6 +166,22 @@ def test_a_segment_ranks_exactly_as_the_batch_code(bank: dict[str, Any]) -> None
     assert 200 < len(whole) < 299
     assert len({row[2] for row in whole}) >= 5  # most products win for someone
     assert {row[4] for row in whole} == {True, False}  # from a model and from the matrix
+
+
+def test_a_dynamic_segment_ranks_exactly_as_the_batch_code(bank: dict[str, Any]) -> None:
+    rule = {"type": "field", "field": "region", "operator": "in", "value": ["north"]}
+    segment = Segment.objects.create(
+        name="North",
+        kind=Segment.Kind.DYNAMIC,
+        definition={"version": 1, "root": {"type": "group", "op": "and", "children": [rule]}},
+    )
+    expected = reference_segment_rows(segment=segment, limit=50, as_of=TODAY)
+    got = next_best_offers_for_segment(segment=segment, user=None, limit=50, as_of=TODAY)
+    assert [(r.expected_value, r.customer_id, r.product.pk, r.propensity) for r in got] == [
+        row[:4] for row in expected
+    ]
+    north = set(Customer.objects.filter(region__code="north").values_list("pk", flat=True))
+    assert len(got) == 50 and {r.customer_id for r in got} <= north
 
 
 def test_eligibility_in_numpy_is_the_query(bank: dict[str, Any]) -> None:
