@@ -18,6 +18,9 @@ when missing, and a database already built is reused):
 `compare` runs the first, batch-by-batch code of a segment's next best offers and the self-join of the matrix
 once, and checks that the set-based code gives the same 100 best rows and the same pair counts.
 
+On SQLite (DATABASE_URL=sqlite:////path/file.sqlite3) the same steps run; `--customers 100000` builds only the
+segment's customers.
+
 `run` prints the load average, then for each run: the next best offer of every member of the segment (100 best
 kept), the next best offers of 50 customers of the segment one by one (median), and the cross-product matrix.
 """
@@ -40,7 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/navid_offersperf"
 SEGMENT_NAME = "NBO benchmark: first 100,000 customers"
 SEGMENT_SIZE = 100_000
-TOTAL = 1_000_000
 
 # code, English name, is credit, related demo product (its holders take it three times as often), share in %
 EXTRA_PRODUCTS: tuple[tuple[str, str, bool, str, float], ...] = (
@@ -95,7 +97,7 @@ def _say(text: str, started: float) -> None:
     print(f"[{time.perf_counter() - started:7.1f} s] {text}", flush=True)
 
 
-def build() -> None:
+def build(total: int) -> None:
     """Fill the database (each step skipped when already done)."""
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -122,8 +124,8 @@ def build() -> None:
         made = interactions_generate(seed=42, per_customer_mean=5, months=12, max_customer_id=first_ids[-1])
         _say(f"{made.interactions:,} interactions", started)
     have = Customer.objects.count()
-    if have < TOTAL:
-        result = demo_generate(customers=TOTAL - have, seed=43, months=0, batch=5000)
+    if have < total:
+        result = demo_generate(customers=total - have, seed=43, months=0, batch=5000)
         _say(f"{result.customers:,} more customers, {result.holdings:,} holdings", started)
     with transaction.atomic():
         for order, (code, name, credit, _related, _share) in enumerate(EXTRA_PRODUCTS, start=100):
@@ -135,8 +137,17 @@ def build() -> None:
         ProductType.objects.filter(code__in=[p[0] for p in EXTRA_PRODUCTS]).values_list("code", "pk")
     )
     if not ProductHolding.objects.filter(product_type_id__in=extra_ids.values()).exists():
+        # random() in [0, 1) and a day in the last three years, in each database's dialect.
+        chance, day = {
+            "postgresql": ("random()", "CURRENT_DATE - (random() * 1095)::int"),
+            "sqlite": (
+                "(abs(random()) % 1000000) / 1000000.0",
+                "date('now', '-' || (abs(random()) % 1095) || ' days')",
+            ),
+        }[connection.vendor]
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT setseed(0.42)")
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT setseed(0.42)")
             for code, _name, _credit, related, share in EXTRA_PRODUCTS:
                 related_id = ProductType.objects.get(code=related).pk
                 # Holders of the related product take it three times as often; opened in the last three years.
@@ -144,10 +155,10 @@ def build() -> None:
                     f"""
                     INSERT INTO {table} (created_at, updated_at, customer_id, product_type_id, account_number,
                                          opened_on, balance, currency)
-                    SELECT now(), now(), c.id, %s, '', CURRENT_DATE - (random() * 1095)::int, 0, 'IRR'
+                    SELECT CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, c.id, %s, '', {day}, 0, 'IRR'
                     FROM customers_customer c
                     WHERE c.customer_since IS NOT NULL
-                      AND random() < %s / 100.0 * CASE WHEN EXISTS (
+                      AND {chance} < %s / 100.0 * CASE WHEN EXISTS (
                           SELECT 1 FROM {table} h WHERE h.customer_id = c.id AND h.product_type_id = %s
                       ) THEN 3 ELSE 0.6 END
                     """,
@@ -289,10 +300,11 @@ def main() -> None:
     )
     parser.add_argument("step", choices=["build", "run", "compare"])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--customers", type=int, default=1_000_000, help="customers in all (build)")
     args = parser.parse_args()
     _setup()
     if args.step == "build":
-        build()
+        build(args.customers)
     elif args.step == "compare":
         compare()
     else:

@@ -147,3 +147,9 @@ def test_a_segment_leaves_no_temporary_table(bank: dict[str, Any], monkeypatch: 
     with pytest.raises(RuntimeError, match="facts could not be read"):
         next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
     assert _temporary_tables() == []
+
+
+def test_a_segment_without_members_has_no_offers(bank: dict[str, Any]) -> None:
+    empty = StaticSegmentFactory(name="Nobody")
+    assert next_best_offers_for_segment(segment=empty, user=None, limit=10) == []
+    assert next_best_offers_for_segment(segment=bank["segment"], user=None, limit=0) == []
