@@ -141,8 +141,8 @@ def build(total: int) -> None:
         chance, day = {
             "postgresql": ("random()", "CURRENT_DATE - (random() * 1095)::int"),
             "sqlite": (
-                "(abs(random()) % 1000000) / 1000000.0",
-                "date('now', '-' || (abs(random()) % 1095) || ' days')",
+                "(abs(random()) %% 1000000) / 1000000.0",
+                "date('now', '-' || (abs(random()) %% 1095) || ' days')",
             ),
         }[connection.vendor]
         with transaction.atomic(), connection.cursor() as cursor:

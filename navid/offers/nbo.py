@@ -36,7 +36,7 @@ from navid.offers.features import FeatureTable, feature_table_within
 from navid.offers.models import CrossProductStat, Offer, ProductRule, ProductSegmentTarget, PropensityModel
 from navid.offers.pipeline import pipeline_score
 from navid.offers.propensity import current_models, propensity_scores, usable_models
-from navid.segments.models import Segment
+from navid.segments.models import Segment, StaticMember
 from navid.segments.selectors import segment_members
 
 LIFT_SHOWN = 1.1  # a cross-product link is a reason only from this lift on
@@ -201,12 +201,21 @@ def _matching_targets(*, customer: Customer, product_ids: list[int]) -> dict[int
     found: dict[int, list[ProductSegmentTarget]] = {}
     for target in targets:
         if target.segment_id not in member:
-            member[target.segment_id] = (
-                segment_members(segment=target.segment, user=None).filter(pk=customer.pk).exists()
-            )
+            member[target.segment_id] = _is_member(target.segment, customer)
         if member[target.segment_id]:
             found.setdefault(target.product_type_id, []).append(target)
     return found
+
+
+def _is_member(segment: Segment, customer: Customer) -> bool:
+    """Whether the live `customer` is a member of `segment` now (no user: what the segment holds)."""
+    if segment.kind == Segment.Kind.STATIC:
+        # Through the list's (segment, customer) index: as `pk IN (the list)` SQLite reads the whole list first
+        # (50 ms for 100,000 members). The same rows as `segment_members`: listed and not deleted.
+        return StaticMember.objects.filter(
+            segment=segment, customer=customer, customer__deleted_at__isnull=True
+        ).exists()
+    return segment_members(segment=segment, user=None).filter(pk=customer.pk).exists()
 
 
 def next_best_offers_for_segment(

@@ -7,9 +7,15 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from navid.customers.models import Customer
 from navid.customers.tests.factories import CustomerFactory, ProductTypeFactory
 from navid.offers.crossproduct import cross_product_compute
-from navid.offers.nbo import active_offers, next_best_offers_for_customer, next_best_offers_for_segment
+from navid.offers.nbo import (
+    _is_member,
+    active_offers,
+    next_best_offers_for_customer,
+    next_best_offers_for_segment,
+)
 from navid.offers.tests.factories import (
     HoldingFactory,
     OfferFactory,
@@ -18,6 +24,7 @@ from navid.offers.tests.factories import (
     StaticSegmentFactory,
     TargetFactory,
 )
+from navid.segments.selectors import segment_members
 
 
 @pytest.fixture
@@ -153,3 +160,11 @@ def test_a_segment_without_members_has_no_offers(bank: dict[str, Any]) -> None:
     empty = StaticSegmentFactory(name="Nobody")
     assert next_best_offers_for_segment(segment=empty, user=None, limit=10) == []
     assert next_best_offers_for_segment(segment=bank["segment"], user=None, limit=0) == []
+
+
+def test_membership_of_a_targeted_segment_is_that_of_the_segment(bank: dict[str, Any]) -> None:
+    c, segment = bank["customers"], bank["segment"]
+    assert [_is_member(segment, c[name]) for name in ("x", "a1", "d2", "b1")] == [True, True, True, False]
+    Customer.objects.filter(pk=c["x"].pk).update(deleted_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert _is_member(segment, c["x"]) is False
+    assert not segment_members(segment=segment, user=None).filter(pk=c["x"].pk).exists()
