@@ -186,6 +186,9 @@ NAVID_SMTP_PORT = int(os.environ.get("NAVID_SMTP_PORT", "25"))
 NAVID_SMTP_USER = os.environ.get("NAVID_SMTP_USER", "")
 NAVID_SMTP_PASSWORD = os.environ.get("NAVID_SMTP_PASSWORD", "")
 NAVID_SMTP_SECURITY = os.environ.get("NAVID_SMTP_SECURITY", "none")  # none, starttls or ssl
+# Customers' email replies arrive here (`navid inbound-mail`), forwarded by the bank's mail exchanger.
+NAVID_INBOUND_SMTP_HOST = os.environ.get("NAVID_INBOUND_SMTP_HOST", "127.0.0.1")
+NAVID_INBOUND_SMTP_PORT = int(os.environ.get("NAVID_INBOUND_SMTP_PORT", "2525"))
 NAVID_SMS_GATEWAY = os.environ.get("NAVID_SMS_GATEWAY", "smpp")  # smpp or http
 NAVID_SMPP_HOST = os.environ.get("NAVID_SMPP_HOST", "127.0.0.1")
 NAVID_SMPP_PORT = int(os.environ.get("NAVID_SMPP_PORT", "2775"))

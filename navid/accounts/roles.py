@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from django.utils.functional import Promise
@@ -121,6 +121,9 @@ _EVENTS_RUN = (*_EVENTS_VIEW, "campaigns.add_event", "campaigns.change_event", "
 _EVENTS_CHECK_IN = (*_EVENTS_VIEW, "campaigns.check_in_guests")
 # The bank's contact policy (R4.3): segment managers own contact rules and timing (R9).
 _CONTACT_POLICY = ("campaigns.view_contactpolicy", "campaigns.change_contactpolicy")
+# Follow-ups (R7.4): those who talk to customers work them (within their scope); the director reads them.
+_FOLLOWUPS_VIEW = ("sales.view_followup",)
+_FOLLOWUPS_WORK = ("sales.view_followup", "sales.change_followup")
 
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
@@ -138,6 +141,7 @@ ROLES: dict[Role, RoleSpec] = {
             "offers.view_productsegmenttarget",
             "offers.view_crossproductstat",
             "offers.view_propensitymodel",
+            *_FOLLOWUPS_VIEW,
         ),
     ),
     Role.MARKETING_ANALYST: RoleSpec(
@@ -190,13 +194,13 @@ ROLES: dict[Role, RoleSpec] = {
     Role.AGENT: RoleSpec(
         _("Contact-centre agent"),
         Scope.ALL,
-        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent", *_OFFERS_READ),
+        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent", *_OFFERS_READ, *_FOLLOWUPS_WORK),
         masks_national_id=True,
     ),
     Role.BRANCH_OFFICER: RoleSpec(
         _("Branch officer"),
         Scope.BRANCH,
-        (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ, *_EVENTS_CHECK_IN),
+        (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ, *_EVENTS_CHECK_IN, *_FOLLOWUPS_WORK),
     ),
     Role.RELATIONSHIP_MANAGER: RoleSpec(
         _("Relationship manager"),
@@ -209,6 +213,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.manage_consent",
             *_OFFERS_READ,
             *_EVENTS_CHECK_IN,
+            *_FOLLOWUPS_WORK,
         ),
     ),
     Role.ADMINISTRATOR: RoleSpec(
@@ -230,6 +235,7 @@ ROLES: dict[Role, RoleSpec] = {
             "accounts.view_auditentry",
             "accounts.add_apikey",
             *_OFFERS_EDIT,
+            *_FOLLOWUPS_WORK,
         ),
     ),
 }
@@ -242,3 +248,33 @@ def widest_scope(roles: list[Role]) -> Scope:
     """The scope of the most widely seeing role among `roles` (portfolio when there are none)."""
     scopes = [ROLES[r].scope for r in roles]
     return max(scopes, key=_SCOPE_ORDER.__getitem__, default=Scope.PORTFOLIO)
+
+
+# Surveys (R6.1, R8.4): campaign managers and analysts build them and read results; the director reads results;
+# agents fill them in on the phone; the administrator keeps the evaluation parameters and the kiosk keys.
+_SURVEYS_VIEW = ("surveys.view_survey",)
+_SURVEYS_RESULTS = (*_SURVEYS_VIEW, "surveys.view_survey_results")
+_SURVEYS_BUILD = (
+    *_SURVEYS_RESULTS,
+    "surveys.add_survey",
+    "surveys.change_survey",
+    "surveys.view_evaluationparameter",
+)
+_SURVEYS_PHONE = (*_SURVEYS_VIEW, "surveys.answer_survey_by_phone")
+_SURVEYS_ADMIN = (
+    *_SURVEYS_BUILD,
+    "surveys.set_survey_kiosk_key",
+    *(f"surveys.{verb}_evaluationparameter" for verb in ("view", "add", "change", "delete")),
+)
+for _role, _extra in {
+    Role.MARKETING_DIRECTOR: _SURVEYS_RESULTS,
+    Role.MARKETING_ANALYST: _SURVEYS_BUILD,
+    Role.CAMPAIGN_MANAGER: _SURVEYS_BUILD,
+    Role.AGENT: _SURVEYS_PHONE,
+    Role.RELATIONSHIP_MANAGER: _SURVEYS_PHONE,
+    Role.BRANCH_OFFICER: _SURVEYS_PHONE,
+    Role.ADMINISTRATOR: (*_SURVEYS_ADMIN, "surveys.answer_survey_by_phone"),
+}.items():
+    ROLES[_role] = replace(
+        ROLES[_role], permissions=tuple(dict.fromkeys((*ROLES[_role].permissions, *_extra)))
+    )

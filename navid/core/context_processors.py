@@ -28,6 +28,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             )
         if user.has_perm("campaigns.view_event"):
             items.append({"url": reverse("campaign_events:list"), "label": _("Events"), "key": "events"})
+        if user.has_perm("sales.view_followup"):
+            items.append({"url": reverse("sales:followups"), "label": _("Follow-ups"), "key": "follow-ups"})
+        if user.has_perm("surveys.view_survey"):
+            items.append({"url": reverse("surveys:list"), "label": _("Surveys"), "key": "surveys"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):
