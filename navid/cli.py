@@ -55,10 +55,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.customers.models import Customer
     from navid.interactions.demo import complaint_categories_ensure, interactions_generate
     from navid.interactions.models import Interaction
+    from navid.loyalty.demo import loyalty_demo_seed
+    from navid.loyalty.models import PointsEntry
     from navid.offers.demo import offers_demo_seed
     from navid.offers.models import Offer
     from navid.segments.models import CustomerValue
     from navid.segments.value_services import values_recompute
+    from navid.surveys.demo import surveys_demo_seed
 
     print("Preparing the database ...", flush=True)
     _migrate()
@@ -93,6 +96,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     if campaigns_demo_seed() is not None:
         print("A demo email campaign waits for the director's approval (Campaigns).", flush=True)
+    if generated or not PointsEntry.objects.exists():
+        print("Loyalty rules, tiers and points ...", flush=True)
+        loyalty = loyalty_demo_seed()
+        print(
+            f"  {loyalty.entries} entries, {loyalty.customers_in_tiers} customers in tiers in {loyalty.seconds:.1f} s"
+        )
+    surveyed = surveys_demo_seed()
+    if surveyed is not None:
+        print(f"A satisfaction survey with {surveyed.responses} answers (Surveys).", flush=True)
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
