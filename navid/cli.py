@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.customers.models import Customer
     from navid.interactions.demo import complaint_categories_ensure, interactions_generate
     from navid.interactions.models import Interaction
+    from navid.loyalty.demo import loyalty_demo_seed
+    from navid.loyalty.models import PointsEntry
     from navid.offers.demo import offers_demo_seed
     from navid.offers.models import Offer
     from navid.segments.models import CustomerValue
     from navid.segments.value_services import values_recompute
+    from navid.surveys.demo import surveys_demo_seed
 
     print("Preparing the database ...", flush=True)
     _migrate()
@@ -92,6 +96,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     if campaigns_demo_seed() is not None:
         print("A demo email campaign waits for the director's approval (Campaigns).", flush=True)
+    if generated or not PointsEntry.objects.exists():
+        print("Loyalty rules, tiers and points ...", flush=True)
+        loyalty = loyalty_demo_seed()
+        print(
+            f"  {loyalty.entries} entries, {loyalty.customers_in_tiers} customers in tiers in {loyalty.seconds:.1f} s"
+        )
+    surveyed = surveys_demo_seed()
+    if surveyed is not None:
+        print(f"A satisfaction survey with {surveyed.responses} answers (Surveys).", flush=True)
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
@@ -121,6 +134,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
+    return 0
+
+
+def cmd_inbound_mail(args: argparse.Namespace) -> int:
+    """Receive customers' email replies over SMTP and record each as a response to the message it answers."""
+    _setup()
+    from django.conf import settings
+
+    from navid.campaigns.tracking import email_reply_record
+    from navid.channels.inbound_mail import inbound_mail_start
+
+    host = args.host or settings.NAVID_INBOUND_SMTP_HOST
+    port = args.port or settings.NAVID_INBOUND_SMTP_PORT
+    server = inbound_mail_start(deliver=lambda mail: email_reply_record(mail=mail), host=host, port=port)
+    print(f"Receiving replies on SMTP {host}:{port}. Press Ctrl+C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def cmd_sms_receiver(args: argparse.Namespace) -> int:
+    """Stay bound to the SMSC and apply delivery receipts and customers' replies as they arrive."""
+    _setup()
+    from navid.campaigns.receiver import sms_receiver_run
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("Receiving SMS receipts and replies. Press Ctrl+C to stop.", flush=True)
+    try:
+        applied = sms_receiver_run(stop=stop)
+    except KeyboardInterrupt:
+        return 0
+    print(f"{applied} receipts and replies applied.")
     return 0
 
 
@@ -277,6 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int, default=None)
     worker.set_defaults(func=cmd_worker)
+
+    replies = sub.add_parser("inbound-mail", help="receive customers' email replies over SMTP")
+    replies.add_argument("--port", type=int, default=None, help="default: NAVID_INBOUND_SMTP_PORT")
+    replies.add_argument("--host", default=None, help="default: NAVID_INBOUND_SMTP_HOST")
+    replies.set_defaults(func=cmd_inbound_mail)
+
+    receiver = sub.add_parser("sms-receiver", help="stay bound to the SMSC for delivery receipts and replies")
+    receiver.set_defaults(func=cmd_sms_receiver)
 
     imp = sub.add_parser("import", help="import data from a file")
     imp_sub = imp.add_subparsers(dest="what", required=True)

@@ -179,6 +179,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navid.sales.tasks.leads_from_campaign_responses",
         "schedule": 900.0,
     },
+    "loyalty-earn-points": {
+        "task": "navid.loyalty.tasks.earn_points",
+        "schedule": 900.0,
+    },
+    "loyalty-expire-points-and-refresh-tiers": {
+        "task": "navid.loyalty.tasks.expire_points_and_refresh_tiers",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }
 # Task modules that are not called tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["navid.campaigns.scheduling"]
@@ -190,6 +198,9 @@ NAVID_SMTP_PORT = int(os.environ.get("NAVID_SMTP_PORT", "25"))
 NAVID_SMTP_USER = os.environ.get("NAVID_SMTP_USER", "")
 NAVID_SMTP_PASSWORD = os.environ.get("NAVID_SMTP_PASSWORD", "")
 NAVID_SMTP_SECURITY = os.environ.get("NAVID_SMTP_SECURITY", "none")  # none, starttls or ssl
+# Customers' email replies arrive here (`navid inbound-mail`), forwarded by the bank's mail exchanger.
+NAVID_INBOUND_SMTP_HOST = os.environ.get("NAVID_INBOUND_SMTP_HOST", "127.0.0.1")
+NAVID_INBOUND_SMTP_PORT = int(os.environ.get("NAVID_INBOUND_SMTP_PORT", "2525"))
 NAVID_SMS_GATEWAY = os.environ.get("NAVID_SMS_GATEWAY", "smpp")  # smpp or http
 NAVID_SMPP_HOST = os.environ.get("NAVID_SMPP_HOST", "127.0.0.1")
 NAVID_SMPP_PORT = int(os.environ.get("NAVID_SMPP_PORT", "2775"))

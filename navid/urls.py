@@ -25,6 +25,7 @@ urlpatterns = [
     path("surveys/", include("navid.surveys.urls")),
     path("accounts/", include("navid.accounts.urls")),
     path("r/", include("navid.campaigns.public_urls")),
+    path("s/", include("navid.surveys.public_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -125,6 +125,18 @@ _CONTACT_POLICY = ("campaigns.view_contactpolicy", "campaigns.change_contactpoli
 _FOLLOWUPS_VIEW = ("sales.view_followup",)
 _FOLLOWUPS_WORK = ("sales.view_followup", "sales.change_followup")
 
+# Loyalty (R6.2, R6.3): campaign managers and the marketing director keep earn rules and tiers; those who serve
+# customers read statements and redeem points for the customers they see.
+_LOYALTY_VIEW = ("loyalty.view_earnrule", "loyalty.view_tier", "loyalty.view_pointsentry")
+_LOYALTY_EDIT = (
+    *_LOYALTY_VIEW,
+    "loyalty.add_earnrule",
+    "loyalty.change_earnrule",
+    "loyalty.add_tier",
+    "loyalty.change_tier",
+)
+_LOYALTY_REDEEM = (*_LOYALTY_VIEW, "loyalty.redeem_points")
+
 ROLES: dict[Role, RoleSpec] = {
     Role.MARKETING_DIRECTOR: RoleSpec(
         _("Marketing director"),
@@ -142,6 +154,7 @@ ROLES: dict[Role, RoleSpec] = {
             "offers.view_crossproductstat",
             "offers.view_propensitymodel",
             *_FOLLOWUPS_VIEW,
+            *_LOYALTY_EDIT,
         ),
     ),
     Role.MARKETING_ANALYST: RoleSpec(
@@ -157,6 +170,7 @@ ROLES: dict[Role, RoleSpec] = {
             "customers.import_customers",
             _INGEST_INTERACTIONS,
             *_OFFERS_EDIT,
+            *_LOYALTY_VIEW,
         ),
     ),
     Role.CAMPAIGN_MANAGER: RoleSpec(
@@ -169,6 +183,7 @@ ROLES: dict[Role, RoleSpec] = {
             "segments.snapshot_segment",
             *dict.fromkeys((*_OFFERS_READ, *_CAMPAIGNS_PLAN)),
             *_EVENTS_RUN,
+            *_LOYALTY_EDIT,
         ),
         masks_national_id=True,
     ),
@@ -194,13 +209,28 @@ ROLES: dict[Role, RoleSpec] = {
     Role.AGENT: RoleSpec(
         _("Contact-centre agent"),
         Scope.ALL,
-        (*_VIEW, *_LOG_INTERACTIONS, "customers.manage_consent", *_OFFERS_READ, *_FOLLOWUPS_WORK),
+        (
+            *_VIEW,
+            *_LOG_INTERACTIONS,
+            "customers.manage_consent",
+            *_OFFERS_READ,
+            *_FOLLOWUPS_WORK,
+            *_LOYALTY_VIEW,
+        ),
         masks_national_id=True,
     ),
     Role.BRANCH_OFFICER: RoleSpec(
         _("Branch officer"),
         Scope.BRANCH,
-        (*_VIEW, *_EDIT, *_LOG_INTERACTIONS, *_OFFERS_READ, *_EVENTS_CHECK_IN, *_FOLLOWUPS_WORK),
+        (
+            *_VIEW,
+            *_EDIT,
+            *_LOG_INTERACTIONS,
+            *_OFFERS_READ,
+            *_EVENTS_CHECK_IN,
+            *_FOLLOWUPS_WORK,
+            *_LOYALTY_REDEEM,
+        ),
     ),
     Role.RELATIONSHIP_MANAGER: RoleSpec(
         _("Relationship manager"),
@@ -214,6 +244,7 @@ ROLES: dict[Role, RoleSpec] = {
             *_OFFERS_READ,
             *_EVENTS_CHECK_IN,
             *_FOLLOWUPS_WORK,
+            *_LOYALTY_REDEEM,
         ),
     ),
     Role.ADMINISTRATOR: RoleSpec(
@@ -236,6 +267,8 @@ ROLES: dict[Role, RoleSpec] = {
             "accounts.add_apikey",
             *_OFFERS_EDIT,
             *_FOLLOWUPS_WORK,
+            *_LOYALTY_EDIT,
+            "loyalty.redeem_points",
         ),
     ),
 }
@@ -290,3 +323,31 @@ ROLES = {
     role: replace(spec, permissions=tuple(dict.fromkeys((*spec.permissions, *_SALES_GRANTS.get(role, ())))))
     for role, spec in ROLES.items()
 }
+# Surveys (R6.1, R8.4): campaign managers and analysts build them and read results; the director reads results;
+# agents fill them in on the phone; the administrator keeps the evaluation parameters and the kiosk keys.
+_SURVEYS_VIEW = ("surveys.view_survey",)
+_SURVEYS_RESULTS = (*_SURVEYS_VIEW, "surveys.view_survey_results")
+_SURVEYS_BUILD = (
+    *_SURVEYS_RESULTS,
+    "surveys.add_survey",
+    "surveys.change_survey",
+    "surveys.view_evaluationparameter",
+)
+_SURVEYS_PHONE = (*_SURVEYS_VIEW, "surveys.answer_survey_by_phone")
+_SURVEYS_ADMIN = (
+    *_SURVEYS_BUILD,
+    "surveys.set_survey_kiosk_key",
+    *(f"surveys.{verb}_evaluationparameter" for verb in ("view", "add", "change", "delete")),
+)
+for _role, _extra in {
+    Role.MARKETING_DIRECTOR: _SURVEYS_RESULTS,
+    Role.MARKETING_ANALYST: _SURVEYS_BUILD,
+    Role.CAMPAIGN_MANAGER: _SURVEYS_BUILD,
+    Role.AGENT: _SURVEYS_PHONE,
+    Role.RELATIONSHIP_MANAGER: _SURVEYS_PHONE,
+    Role.BRANCH_OFFICER: _SURVEYS_PHONE,
+    Role.ADMINISTRATOR: (*_SURVEYS_ADMIN, "surveys.answer_survey_by_phone"),
+}.items():
+    ROLES[_role] = replace(
+        ROLES[_role], permissions=tuple(dict.fromkeys((*ROLES[_role].permissions, *_extra)))
+    )

@@ -12,10 +12,10 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from navid.campaigns import results as campaign_results
 from navid.campaigns import selectors, services
 from navid.campaigns.models import Campaign
 from navid.campaigns.plans import CampaignPlan, ChannelPlanData, TemplateData
+from navid.campaigns.tasks import results_for_reading
 from navid.core.errors import NotFound, PermissionDenied
 
 router = Router(tags=["campaigns"])
@@ -328,4 +328,4 @@ _action("stop", services.campaign_stop)
 )
 def get_results(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     campaign = _campaign(request, campaign_id)
-    return campaign_results.campaign_results(campaign=campaign).as_dict()
+    return results_for_reading(campaign=campaign).as_dict()

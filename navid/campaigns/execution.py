@@ -49,6 +49,7 @@ from navid.campaigns.models import (
 )
 from navid.campaigns.personalise import personalise
 from navid.campaigns.tokens import public_url
+from navid.campaigns.tracking import sms_reply_record
 from navid.channels import mail
 from navid.channels.base import Adapter, ChannelUnavailable, Outgoing, SendResult
 from navid.channels.hooks import Halt, Inbound, Receipt
@@ -339,7 +340,11 @@ def message_render(*, context: _Context, message: OutboxMessage, customer: Custo
         "offer": offer.name if offer else "",
         "offer_valid_until": format_date(offer.valid_until, language) if offer and offer.valid_until else "",
         "unsubscribe_url": unsubscribe,
+        "offer_url": offer.landing_url if offer else "",
         "rsvp_url": public_url(message_id=message.id, purpose="rsvp") if message.channel == "event" else "",
+        "survey_url": public_url(message_id=message.id, purpose="survey")
+        if campaign.goal == Goal.SATISFACTION
+        else "",
     }
     text = personalise(template.body, values)
     subject = personalise(template.subject, values)
@@ -740,6 +745,8 @@ def sms_inbound_apply(*, sender: str, text: str, at: datetime) -> int:
     """A customer's SMS to the bank: STOP (or لغو, СТОП) withdraws SMS marketing consent; answer customers changed."""
     word = text.strip().strip(".!").upper()
     if word not in STOP_WORDS:
+        # Any other text is a reply to the campaign SMS it answers.
+        sms_reply_record(sender=sender, text=text, at=at)
         return 0
     digits = "".join(char for char in sender if char.isdigit())
     if not digits:

@@ -356,6 +356,7 @@ class ResponseKind(models.TextChoices):
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
     RSVP_YES = "rsvp_yes", _("Will attend")
     RSVP_NO = "rsvp_no", _("Will not attend")
+    REPLIED = "replied", _("Replied")
 
 
 class MessageResponse(models.Model):
@@ -578,3 +579,28 @@ class ContactPolicy(models.Model):
     def load(cls) -> ContactPolicy:
         """The policy row; an unsaved row with the documented defaults if nobody has saved one yet."""
         return cls._default_manager.filter(pk=1).first() or cls(pk=1)
+
+
+class ResultSnapshot(models.Model):
+    """The last counted results of a large campaign, so that its page does not count a million rows each time.
+
+    Written only by `results.results_current` and the attribution task; `data` is the pickled
+    `results.CampaignResults` of format `format` (another format is counted again, never read).
+    """
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, primary_key=True, related_name="result_snapshot"
+    )
+    format = models.PositiveSmallIntegerField()
+    computed_at = models.DateTimeField()
+    targeted = models.PositiveIntegerField()
+    data = models.BinaryField()
+    # When a recount was last asked for: at most one is queued at a time.
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign results snapshot")
+        verbose_name_plural = _("campaign results snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} @ {self.computed_at:%Y-%m-%d %H:%M}"

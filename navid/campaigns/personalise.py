@@ -23,6 +23,7 @@ FIELDS = {
     "unsubscribe_url": _("unsubscribe link"),
     "offer_url": _("offer link"),
     "rsvp_url": _("RSVP link"),
+    "survey_url": _("survey link"),
 }
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")

@@ -63,7 +63,7 @@ def example_values(*, campaign: Campaign | None, language: str) -> dict[str, str
         "offer": offer.name if offer is not None else "",
         "offer_valid_until": format_date(offer.valid_until, language) if offer is not None else "",
         "unsubscribe_url": f"{base}/u/example",
-        "offer_url": f"{base}/o/example",
+        "offer_url": offer.landing_url if offer is not None and offer.landing_url else f"{base}/o/example",
         "rsvp_url": f"{base}/r/example",
     }
 

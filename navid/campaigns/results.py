@@ -26,23 +26,27 @@ import csv
 import datetime as dt
 import io
 import math
+import pickle
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from statistics import NormalDist
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.campaigns.models import (
     Campaign,
+    CampaignChannel,
     ChannelPlan,
     Decision,
     Goal,
     Group,
     OutboxMessage,
     OutboxState,
+    ResultSnapshot,
     State,
     Wave,
 )
@@ -412,6 +416,70 @@ def _channels(campaign: Campaign, messages: QuerySet[OutboxMessage]) -> list[Cha
             )
         )
     return lines
+
+
+# --- kept results of large campaigns ---
+
+# Campaigns with at least this many decision rows keep their counted results in a ResultSnapshot; a page view
+# reads it and, when it is older than RESULTS_FRESH, asks for a recount in the background. Smaller campaigns are
+# counted on every view (a few milliseconds).
+RESULTS_KEPT_FROM = 50_000
+RESULTS_FRESH = dt.timedelta(seconds=60)
+# The layout of the pickled CampaignResults; a snapshot of another format is counted again, never read.
+RESULTS_FORMAT = 1
+
+
+def results_store(*, campaign: Campaign, results: CampaignResults) -> None:
+    """Keep the counted results of a large campaign (smaller ones are not kept)."""
+    if results.targeted < RESULTS_KEPT_FROM:
+        ResultSnapshot.objects.filter(campaign_id=campaign.pk).delete()
+        return
+    ResultSnapshot.objects.update_or_create(
+        campaign_id=campaign.pk,
+        defaults={
+            "format": RESULTS_FORMAT,
+            "computed_at": results.computed_at,
+            "targeted": results.targeted,
+            "data": pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL),
+            "refresh_requested_at": None,
+        },
+    )
+
+
+def results_recount(*, campaign: Campaign) -> CampaignResults:
+    """Count the results now and keep them if the campaign is large."""
+    results = campaign_results(campaign=campaign)
+    results_store(campaign=campaign, results=results)
+    return results
+
+
+def results_current(*, campaign: Campaign) -> tuple[CampaignResults, bool]:
+    """The results to show and whether the caller should queue a recount (True at most once per RESULTS_FRESH).
+
+    A large campaign's kept results are shown as they were counted (their `computed_at` says when); channel names
+    are given again in the reader's language.
+    """
+    now = timezone.now()
+    snapshot = (
+        ResultSnapshot.objects.filter(campaign_id=campaign.pk, format=RESULTS_FORMAT)
+        .only("computed_at", "data")
+        .first()
+    )
+    if snapshot is None:
+        return results_recount(campaign=campaign), False
+    results: CampaignResults = pickle.loads(bytes(snapshot.data))  # noqa: S301 - written only by results_store
+    labels = dict(CampaignChannel.choices)
+    for line in results.channels:
+        line.label = str(labels.get(line.channel, line.channel))
+    if now - snapshot.computed_at <= RESULTS_FRESH:
+        return results, False
+    with transaction.atomic():
+        asked = (
+            ResultSnapshot.objects.filter(campaign_id=campaign.pk)
+            .filter(Q(refresh_requested_at__isnull=True) | Q(refresh_requested_at__lt=now - RESULTS_FRESH))
+            .update(refresh_requested_at=now)
+        )
+    return results, asked == 1
 
 
 # --- exports ---

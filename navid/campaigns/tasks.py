@@ -16,7 +16,8 @@ from navid.campaigns.attribution import attribution_recompute
 from navid.campaigns.events import event_invitations_sync
 from navid.campaigns.execution import campaign_complete_if_done, channel_send
 from navid.campaigns.materialise import campaign_materialise
-from navid.campaigns.models import Campaign, ChannelPlan, Event, State
+from navid.campaigns.models import Campaign, ChannelPlan, Event, ResultSnapshot, State
+from navid.campaigns.results import CampaignResults, results_current, results_recount
 
 # A send task hands over to a fresh one after this long, so that a long campaign does not pin one worker slot
 # and a deployment can restart workers between slices.
@@ -82,6 +83,25 @@ def recompute_attribution() -> int:
             Q(starts_at__isnull=False) | Q(materialised_at__isnull=False),
         ).values_list("pk", flat=True)
     )
+    kept = set(ResultSnapshot.objects.filter(campaign_id__in=ids).values_list("campaign_id", flat=True))
     for campaign_id in ids:
         attribution_recompute(campaign_id=campaign_id)
+        if campaign_id in kept:
+            results_recount(campaign=Campaign.objects.get(pk=campaign_id))
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def recount_results(campaign_id: int) -> None:
+    """Count a large campaign's results again and keep them (asked for by a page view of stale results)."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is not None:
+        results_recount(campaign=campaign)
+
+
+def results_for_reading(*, campaign: Campaign) -> CampaignResults:
+    """The results a page, an export or the API shows; queues a recount of a large campaign's stale results."""
+    results, recount = results_current(campaign=campaign)
+    if recount:
+        recount_results.delay(campaign.pk)
+    return results

@@ -1,4 +1,5 @@
-"""Signed tokens and the public links built from them: open pixel, click-through, unsubscribe, RSVP.
+"""Signed tokens and the public links built from them: open pixel, click-through, unsubscribe, RSVP,
+survey.
 
 A token names one outbox message and what it may be used for; it is signed with the secret key, so a customer
 cannot guess another customer's link. The paths are fixed here, and `navid/campaigns/public_urls.py` serves them.
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.core import signing
 
 _SALT = "navid.campaigns.message"
-PURPOSES = ("open", "click", "unsubscribe", "rsvp")
+PURPOSES = ("open", "click", "unsubscribe", "rsvp", "survey")
 
 
 def message_token(*, message_id: int, purpose: str) -> str:
@@ -35,5 +36,8 @@ def message_token_read(*, token: str, purpose: str) -> int:
 def public_url(*, message_id: int, purpose: str, target: str = "") -> str:
     """The absolute link for a message; a click link carries its destination, which the signature does not cover
     because the destination is checked against the campaign's own links when clicked."""
-    url = f"{settings.NAVID_PUBLIC_URL}/r/{purpose}/{message_token(message_id=message_id, purpose=purpose)}/"
+    token = message_token(message_id=message_id, purpose=purpose)
+    if purpose == "survey":  # served by the surveys app; it reads the token with message_token_read
+        return f"{settings.NAVID_PUBLIC_URL}/s/{token}/"
+    url = f"{settings.NAVID_PUBLIC_URL}/r/{purpose}/{token}/"
     return f"{url}?u={quote(target, safe='')}" if target else url

@@ -1,4 +1,4 @@
-"""What customers do with a campaign's messages: opens, clicks, unsubscribes and RSVPs.
+"""What customers do with a campaign's messages: opens, clicks, unsubscribes, RSVPs and replies.
 
 Each one is recorded at most once per message and kind (`MessageResponse`, unique on message and kind) and
 becomes an Interaction linked to the campaign, so the customer's timeline, the segment rules and the results all
@@ -8,14 +8,16 @@ see it. The public pages (`public_views.py`) call these services with the messag
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.campaigns.models import (
+    Campaign,
     Event,
     Invitation,
     MessageResponse,
@@ -24,6 +26,7 @@ from navid.campaigns.models import (
     ResponseKind,
     Rsvp,
 )
+from navid.channels.inbound_mail import InboundMail
 from navid.core.errors import Conflict, NotFound, ValidationFailed
 from navid.customers.models import Channel, Consent, ConsentPurpose, Customer
 from navid.customers.services import consent_set
@@ -46,7 +49,13 @@ _INTERACTION_OF: dict[str, tuple[str, str, str] | None] = {
     ResponseKind.UNSUBSCRIBED: (InteractionKind.REQUEST, InteractionChannel.WEB, Outcome.NOT_INTERESTED),
     ResponseKind.RSVP_YES: (InteractionKind.WEB_VISIT, InteractionChannel.WEB, Outcome.INTERESTED),
     ResponseKind.RSVP_NO: (InteractionKind.WEB_VISIT, InteractionChannel.WEB, Outcome.NOT_INTERESTED),
+    ResponseKind.REPLIED: None,
 }
+# The Message-ID the email adapter gives a message (channels.email.message_id_for) holds its idempotency key
+# "campaign:wave:customer:channel" with the colons written as dots.
+_OUR_MESSAGE_ID = re.compile(r"<navid\.(\d+)\.(\d+)\.(\d+)\.([a-z]+)@[^<>\s]+>")
+# An SMS reply counts for the latest SMS sent to that number within this many days.
+SMS_REPLY_DAYS = 30
 
 # A link in a template: up to the first space, quote or angle bracket; trailing sentence punctuation is not part
 # of it. A personalisation field inside a link matches URL-safe characters only, so it can never change the host
@@ -117,6 +126,10 @@ def click_destinations(*, campaign_id: int) -> list[re.Pattern[str]]:
             link = link.rstrip(".,;:!?)»")
             parts = _FIELD.split(link)
             patterns[link] = re.compile(_FIELD_VALUE.join(re.escape(part) for part in parts))
+    # {offer_url} becomes the offer's landing page when the message is written.
+    landing = Campaign.objects.filter(pk=campaign_id).values_list("offer__landing_url", flat=True).first()
+    if landing:
+        patterns[landing] = re.compile(re.escape(landing))
     return list(patterns.values())
 
 
@@ -128,6 +141,8 @@ def click_destination_check(*, campaign_id: int, target: str) -> str:
     parts = urlsplit(target)
     if parts.scheme.lower() not in {"http", "https"} or not parts.netloc or "\\" in target:
         raise ValidationFailed({"u": [_("The destination is not a web address.")]})
+    if target.startswith(f"{settings.NAVID_PUBLIC_URL}/s/"):
+        return target  # a survey page of this site ({survey_url}, wrapped like every link of an email)
     if not any(pattern.fullmatch(target) for pattern in click_destinations(campaign_id=campaign_id)):
         raise ValidationFailed({"u": [_("The destination is not one of this campaign's links.")]})
     return target
@@ -211,3 +226,47 @@ def message_rsvp(*, message_id: int, attending: bool) -> Invitation:
     invitation.save(update_fields=["rsvp", "rsvp_at"])
     _record(message=message, kind=ResponseKind.RSVP_YES if attending else ResponseKind.RSVP_NO, at=now)
     return invitation
+
+
+def email_reply_record(*, mail: InboundMail) -> MessageResponse | None:
+    """A customer's email reply to a campaign message: a `replied` response and an inbound interaction.
+
+    The message is found through the Message-IDs the reply answers; a reply from another address than the one the
+    message went to, or to no message of ours, is not recorded (None).
+    """
+    for answered in mail.answers:
+        found = _OUR_MESSAGE_ID.fullmatch(answered)
+        if found is None:
+            continue
+        message = (
+            OutboxMessage.objects.select_related("campaign")
+            .filter(idempotency_key=":".join(found.groups()))
+            .first()
+        )
+        if message is None or message.address.lower() != mail.sender:
+            continue
+        detail = f"{mail.subject}\n{mail.text}".strip()
+        return _record(message=message, kind=ResponseKind.REPLIED, detail=detail, at=mail.received_at)
+    return None
+
+
+def sms_reply_record(*, sender: str, text: str, at: datetime) -> MessageResponse | None:
+    """A customer's SMS (other than STOP) answers the latest campaign SMS sent to that number in SMS_REPLY_DAYS."""
+    digits = "".join(char for char in sender if char.isdigit())
+    if not digits:
+        return None
+    message = (
+        OutboxMessage.objects.select_related("campaign")
+        .filter(
+            channel="sms",
+            address__in=[f"+{digits}", digits],
+            sent_at__isnull=False,
+            sent_at__gte=at - timedelta(days=SMS_REPLY_DAYS),
+            sent_at__lte=at,
+        )
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+    if message is None:
+        return None
+    return _record(message=message, kind=ResponseKind.REPLIED, detail=text.strip(), at=at)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("<int:pk>/progress/", views.campaign_progress, name="progress"),
+    path("<int:pk>/dry-run/", views.campaign_dry_run, name="dry-run"),
     path("<int:pk>/results.<str:fmt>", views.campaign_export, name="export"),
     path("<int:pk>/preview/<str:channel>/<str:language>/", views.template_preview, name="preview"),
     path("<int:pk>/<str:action>/", views.campaign_action, name="action"),

@@ -24,6 +24,8 @@ from navid.campaigns.materialise import policy_dry_run
 from navid.campaigns.models import Brand, Campaign, CampaignChannel, Group, State
 from navid.campaigns.personalise import FIELDS
 from navid.campaigns.presenters import message_preview, rule_labels
+from navid.campaigns.results import RESULTS_KEPT_FROM
+from navid.campaigns.tasks import results_for_reading
 from navid.campaigns.workflow import MakerCannotCheck, state_conflict
 from navid.core.errors import Conflict, PermissionDenied, ValidationFailed
 from navid.core.templatetags.navid import lnumber
@@ -235,7 +237,7 @@ def _detail(
     status: int = 200,
     review_form: ReviewForm | None = None,
 ) -> HttpResponse:
-    results = campaign_results.campaign_results(campaign=campaign)
+    results = results_for_reading(campaign=campaign)
     history = AuditEntry.objects.filter(
         record_model="campaigns.campaign", record_id=str(campaign.pk)
     ).order_by("-at")[:HISTORY_SHOWN]
@@ -246,15 +248,15 @@ def _detail(
         "review_form": review_form or ReviewForm(),
         "error": error,
         "results": results,
+        "results_counted_at": results.computed_at if results.targeted >= RESULTS_KEPT_FROM else None,
         "funnel": _funnel(results, rtl=get_language_bidi()),
         "funnel_height": FUNNEL_ROW * 7,
         "uplift_text": _uplift_text(results),
         "roi_percent": 100 * results.roi if results.roi is not None else None,
         "excluded_rows": [(rule_labels().get(k, k), n) for k, n in results.excluded.items()],
         "progress": _progress(campaign),
-        "dry_run": _dry_run(campaign)
-        if campaign.state in (State.DRAFT, State.SUBMITTED, State.APPROVED)
-        else None,
+        "dry_run_pending": campaign.materialised_at is None
+        and campaign.state in (State.DRAFT, State.SUBMITTED, State.APPROVED),
         "templates": [
             {"t": t, "language_name": LANGUAGE_NAMES.get(t.language, t.language)} for t in templates
         ],
@@ -340,10 +342,21 @@ def campaign_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
+def campaign_dry_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contact policy's dry run alone, loaded by the campaign page after it shows."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(
+        request, "campaigns/_dry_run.html", {"campaign": campaign, "dry_run": _dry_run(campaign) or []}
+    )
+
+
+@login_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
+@require_GET
 def campaign_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The results as CSV or XLSX."""
     campaign = get_object_or_404(Campaign.objects.select_related("offer"), pk=pk)
-    results = campaign_results.campaign_results(campaign=campaign)
+    results = results_for_reading(campaign=campaign)
     filename = f"campaign-{campaign.pk}-{slugify(campaign.name) or 'results'}"
     if fmt == "csv":
         response = HttpResponse(

@@ -301,16 +301,35 @@ class SmppAdapter:
         client.send_pdu(resp)
 
     def poll(self, seconds: float = 0.0) -> None:
-        """Read what the SMSC sends (receipts, replies) for up to `seconds`, answering each."""
+        """Read what the SMSC sends (receipts, replies) for up to `seconds`, answering each.
+
+        ChannelUnavailable when the link is lost (the connection is dropped; the next call binds again)."""
         client = self._connection()
         waited = False
-        while True:
-            sock = client._socket
-            readable, _, _ = select.select([sock], [], [], 0 if waited else seconds)
-            if not readable:
-                return
-            waited = True
-            self._read(client)
+        try:
+            while True:
+                sock = client._socket
+                readable, _, _ = select.select([sock], [], [], 0 if waited else seconds)
+                if not readable:
+                    return
+                waited = True
+                self._read(client)
+        except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError, ValueError) as exc:
+            self._drop()
+            raise ChannelUnavailable(f"lost the SMPP link to {self.host}:{self.port}: {exc}") from exc
+
+    def keepalive(self) -> None:
+        """Check an idle link with enquire_link; ChannelUnavailable when it is gone."""
+        client = self._connection()
+        try:
+            client.send_pdu(smpplib.smpp.make_pdu("enquire_link", client=client))
+            for _ in range(50):  # receipts queued before the answer are read and passed on first
+                if self._read(client).command == "enquire_link_resp":
+                    return
+            raise smpplib.exceptions.ConnectionError("no answer to enquire_link")
+        except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError, ValueError) as exc:
+            self._drop()
+            raise ChannelUnavailable(f"lost the SMPP link to {self.host}:{self.port}: {exc}") from exc
 
     # Sending ------------------------------------------------------------------------------------------------
     def send_many(self, messages: Sequence[Outgoing]) -> list[SendResult]:

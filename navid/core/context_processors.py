@@ -40,6 +40,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append(
                 {"url": reverse("sales:dashboard"), "label": _("Sales funnel"), "key": "sales-dashboard"}
             )
+        if user.has_perm("surveys.view_survey"):
+            items.append({"url": reverse("surveys:list"), "label": _("Surveys"), "key": "surveys"})
+        if user.has_perm("loyalty.view_tier"):
+            items.append({"url": reverse("loyalty:overview"), "label": _("Loyalty"), "key": "loyalty"})
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):

@@ -6,3 +6,9 @@ class LoyaltyConfig(AppConfig):
     name = "navid.loyalty"
     label = "loyalty"
     verbose_name = _("Loyalty")
+
+    def ready(self) -> None:
+        # Points and tier usable in segments: an explicit registration (ADR 0005), not a signal.
+        from navid.loyalty import conditions
+
+        conditions.register()

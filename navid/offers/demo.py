@@ -77,7 +77,12 @@ def offers_demo_seed(*, train: bool = True) -> DemoReport:
         for product in ProductType.objects.filter(code__in=DEMO_OFFERS):
             name, value, rules = DEMO_OFFERS[product.code]
             if not Offer.objects.filter(product_type=product).exists():
-                Offer.objects.create(name=name, product_type=product, value_to_bank=Decimal(value))
+                Offer.objects.create(
+                    name=name,
+                    product_type=product,
+                    value_to_bank=Decimal(value),
+                    landing_url=f"https://bank.example/offers/{product.code}",
+                )
                 made += 1
             ProductRule.objects.get_or_create(
                 product_type=product,

@@ -23,6 +23,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.db.models import Aggregate, Count, Q, Sum
@@ -69,45 +70,72 @@ def _held_on(as_of: dt.date) -> Q:
 def feature_table(*, customer_ids: Sequence[int], as_of: dt.date, names: Sequence[str]) -> FeatureTable:
     """The named features of the given customers on `as_of` (unknown names are all zero)."""
     ids = np.array(sorted(set(customer_ids)), dtype=np.int64)
-    position = {int(cid): i for i, cid in enumerate(ids)}
+    return feature_table_within(ids=ids, within=[int(i) for i in ids], as_of=as_of, names=names)
+
+
+def feature_table_within(
+    *, ids: np.ndarray, within: Any, as_of: dt.date, names: Sequence[str]
+) -> FeatureTable:
+    """The named features of the customers `ids` (ascending, distinct) on `as_of`.
+
+    `within` selects the same customers for the queries' `customer_id__in`: the ids themselves for a few, or a
+    subquery of them (a temporary table of a segment's members) so that each aggregate is one grouped query over
+    the whole set instead of one per batch of ids. Every value is computed the same way either way.
+    """
     values = np.zeros((len(ids), len(names)), dtype=float)
     column = {name: j for j, name in enumerate(names)}
     if len(ids) == 0:
         return FeatureTable(ids=ids, values=values, names=tuple(names))
-    id_list = [int(i) for i in ids]
 
-    def put(name: str, cid: int, value: float) -> None:
+    def rows_of(found: list[int]) -> np.ndarray:
+        return np.searchsorted(ids, np.array(found, dtype=np.int64))
+
+    def put(name: str, rows: np.ndarray, data: Sequence[float] | np.ndarray | float) -> None:
         j = column.get(name)
-        if j is not None:
-            values[position[cid], j] = value
+        if j is not None and len(rows):
+            values[rows, j] = data
 
-    region_codes = dict(Region.objects.values_list("pk", "code"))
-    for cid, birth, kind, region_id, since in Customer.objects.filter(pk__in=id_list).values_list(
-        "pk", "birth_date", "kind", "region_id", "customer_since"
-    ):
+    people = list(
+        Customer.objects.filter(pk__in=within)
+        .order_by()
+        .values_list("pk", "birth_date", "kind", "region__code", "customer_since")
+    )
+    rows = rows_of([p[0] for p in people])
+    ages = []
+    for _cid, birth, _kind, _region, _since in people:
         age = math.nan
         if birth is not None:
             age = as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
-        put("age_years", cid, age)
-        put("organisation", cid, 1.0 if kind == "organisation" else 0.0)
-        put("customer", cid, 1.0 if since is not None and since <= as_of else 0.0)
-        if region_id is not None:
-            put(f"region:{region_codes.get(region_id)}", cid, 1.0)
+        ages.append(age)
+    put("age_years", rows, ages)
+    put("organisation", rows, [1.0 if p[2] == "organisation" else 0.0 for p in people])
+    put("customer", rows, [1.0 if p[4] is not None and p[4] <= as_of else 0.0 for p in people])
+    by_region: dict[str, list[int]] = {}
+    for i, person in enumerate(people):
+        if person[3] is not None:
+            by_region.setdefault(person[3], []).append(i)
+    for region_code, where in by_region.items():
+        put(f"region:{region_code}", rows[where], 1.0)
+    del people
 
-    product_codes = dict(ProductType.objects.values_list("pk", "code"))
-    held_count: dict[int, int] = {}
-    first_opened: dict[int, dt.date] = {}
-    held = ProductHolding.objects.filter(_held_on(as_of), customer_id__in=id_list)
-    for cid, product_id, opened in held.values_list("customer_id", "product_type_id", "opened_on"):
-        put(f"held:{product_codes[product_id]}", cid, 1.0)
-        held_count[cid] = held_count.get(cid, 0) + 1
-        first_opened[cid] = min(opened, first_opened.get(cid, opened))
-    j_tenure = column.get("tenure_days")
-    if j_tenure is not None:
-        values[:, j_tenure] = math.nan
-    for cid, count in held_count.items():
-        put("held_count", cid, float(count))
-        put("tenure_days", cid, float((as_of - first_opened[cid]).days))
+    held = list(
+        ProductHolding.objects.filter(_held_on(as_of), customer_id__in=within)
+        .order_by()
+        .values_list("customer_id", "product_type__code", "opened_on")
+    )
+    rows = rows_of([h[0] for h in held])
+    by_product: dict[str, list[int]] = {}
+    for i, holding in enumerate(held):
+        by_product.setdefault(holding[1], []).append(i)
+    for code, where in by_product.items():
+        put(f"held:{code}", rows[where], 1.0)
+    held_count = np.bincount(rows, minlength=len(ids)).astype(float)
+    first_opened = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_opened, rows, np.array([h[2].toordinal() for h in held], dtype=np.int64))
+    has = held_count > 0
+    put("held_count", np.flatnonzero(has), held_count[has])
+    put("tenure_days", np.arange(len(ids)), np.where(has, as_of.toordinal() - first_opened, math.nan))
+    del held
 
     end = day_end(as_of)
     tx_aggregates: dict[str, Aggregate] = {}
@@ -122,15 +150,23 @@ def feature_table(*, customer_ids: Sequence[int], as_of: dt.date, names: Sequenc
         "pk", filter=Q(occurred_at__gte=end - dt.timedelta(days=365), kind=InteractionKind.COMPLAINT)
     )
     year = {
-        "customer_id__in": id_list,
+        "customer_id__in": within,
         "occurred_at__gte": end - dt.timedelta(days=365),
         "occurred_at__lt": end,
     }
     for model, aggregates in ((Transaction, tx_aggregates), (Interaction, contact_aggregates)):
-        rows = model.objects.filter(**year).order_by().values("customer_id").annotate(**aggregates)
-        for row in rows:
-            cid = row["customer_id"]
-            for name in aggregates:
-                value = float(row[name] or 0)
-                put(name, cid, math.log1p(value) if name.startswith(("tx_in", "tx_out")) else value)
+        wanted = {name: aggregate for name, aggregate in aggregates.items() if name in column}
+        if not wanted:
+            continue
+        found = list(
+            model.objects.filter(**year)
+            .order_by()
+            .values("customer_id")
+            .annotate(**wanted)
+            .values_list("customer_id", *wanted)
+        )
+        rows = rows_of([row[0] for row in found])
+        for k, name in enumerate(wanted, start=1):
+            raw = [float(row[k] or 0) for row in found]
+            put(name, rows, [math.log1p(v) for v in raw] if name.startswith(("tx_in", "tx_out")) else raw)
     return FeatureTable(ids=ids, values=values, names=tuple(names))

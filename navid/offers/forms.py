@@ -22,6 +22,7 @@ class OfferForm(forms.ModelForm):
             "valid_from",
             "valid_until",
             "value_to_bank",
+            "landing_url",
             "is_active",
         ]
         widgets = {

@@ -31,6 +31,11 @@ class Offer(TimeStampedModel):
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Expected margin from one customer who takes the offer."),
     )
+    landing_url = models.URLField(
+        _("landing page"),
+        blank=True,
+        help_text=_("The web page that presents the offer; campaign messages link to it as {offer_url}."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -204,22 +204,29 @@ def current_models() -> dict[int, PropensityModel]:
     return {m.product_type_id: m for m in PropensityModel.objects.filter(is_current=True)}
 
 
-def propensity_scores(
-    *, customer_ids: Sequence[int], as_of: dt.date, models: dict[int, PropensityModel]
-) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Ids (ascending) and, per product with a ready model, the propensity of each of those customers."""
-    ready = {pid: m for pid, m in models.items() if m.state == PropensityModel.State.READY}
-    ids = np.array(sorted(set(customer_ids)), dtype=np.int64)
-    tables: dict[tuple[str, ...], FeatureTable] = {}
-    scores: dict[int, np.ndarray] = {}
-    for product_id, model in ready.items():
+def usable_models(models: dict[int, PropensityModel]) -> dict[int, tuple[PropensityModel, Any]]:
+    """The ready models whose file loads, with their estimators; a model that cannot be used is logged."""
+    usable: dict[int, tuple[PropensityModel, Any]] = {}
+    for product_id, model in models.items():
+        if model.state != PropensityModel.State.READY:
+            continue
         try:
-            estimator = model_load(model)
+            usable[product_id] = (model, model_load(model))
         except ModelFileError:
             logger.exception(
                 "propensity model %s cannot be used; its product falls back to the base rate", model.pk
             )
-            continue
+    return usable
+
+
+def propensity_scores(
+    *, customer_ids: Sequence[int], as_of: dt.date, models: dict[int, PropensityModel]
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Ids (ascending) and, per product with a ready model, the propensity of each of those customers."""
+    ids = np.array(sorted(set(customer_ids)), dtype=np.int64)
+    tables: dict[tuple[str, ...], FeatureTable] = {}
+    scores: dict[int, np.ndarray] = {}
+    for product_id, (model, estimator) in usable_models(models).items():
         names = tuple(model.feature_names)
         if names not in tables:
             tables[names] = feature_table(customer_ids=[int(i) for i in ids], as_of=as_of, names=names)

@@ -53,7 +53,7 @@ from navid.customers.models import (
 )
 from navid.customers.validation import REFERENCE_MODELS
 from navid.interactions.models import Interaction
-from navid.segments import rules
+from navid.segments import extensions, rules
 from navid.segments.models import CustomerValue, Segment, StaticMember
 
 _REFERENCE_MODELS: dict[str, type[Model]] = dict(REFERENCE_MODELS)
@@ -85,7 +85,12 @@ def compile_definition(definition: rules.SegmentDefinition, *, context: Context 
 
 def compile_node(node: Any, path: str, ctx: Context) -> Q:
     """One node (and everything under it) as a Q; `path` names it in errors."""
-    q = _COMPILERS[type(node)](node, path, ctx)
+    compile_fn = _COMPILERS.get(type(node))
+    q = (
+        compile_fn(node, path, ctx)
+        if compile_fn
+        else extensions.condition_kind_of(node).compile(node, path, ctx)
+    )
     return ~q if node.negate else q
 
 

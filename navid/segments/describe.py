@@ -21,7 +21,7 @@ from navid.customers.models import (
 )
 from navid.customers.validation import REFERENCE_MODELS
 from navid.interactions.models import InteractionChannel, InteractionKind, Outcome
-from navid.segments import rules
+from navid.segments import extensions, rules
 from navid.segments.models import LifecyclePhase, Priority, Segment
 
 _LISTS: dict[str, type[Model]] = dict(REFERENCE_MODELS)
@@ -206,6 +206,9 @@ def _text(node: Any) -> str:
     if isinstance(node, rules.SegmentCondition):
         name = Segment.objects.filter(pk=node.segment_id).values_list("name", flat=True).first()
         return _("member of segment “%(name)s”") % {"name": name or node.segment_id}
+    extra = extensions.condition_kind(str(getattr(node, "type", "")))
+    if extra is not None:
+        return extra.describe(node)
     return str(node)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -32,7 +33,7 @@ from navid.interactions.models import (
     InteractionKind,
     Outcome,
 )
-from navid.segments import rules
+from navid.segments import extensions, rules
 from navid.segments.describe import FIELD_LABELS
 from navid.segments.models import LifecyclePhase, Priority, Segment
 
@@ -166,6 +167,7 @@ def _labels() -> dict[str, str]:
         "allOf": _("all of these hold"),
         "anyOf": _("at least one of these holds"),
         "not": _("not"),
+        "conditionJson": _("the condition's settings (JSON)"),
         "notBadge": _("NOT"),
         "notHelp": _("Turn this on to select the customers for whom this does not hold"),
         "remove": _("Remove"),
@@ -319,7 +321,20 @@ def builder_options(*, segment: Segment | None, preview_url: str, customer_url: 
         "debounceMs": 400,
         "maxDepth": rules.MAX_DEPTH,
         "labels": _labels(),
-        "nodeTypes": [{"type": code, "label": str(label)} for code, label in NODE_TYPES],
+        "nodeTypes": [
+            *({"type": code, "label": str(label)} for code, label in NODE_TYPES[:-1]),
+            # Kinds registered by apps to the right (navid.segments.extensions): edited as JSON.
+            *(
+                {
+                    "type": k.tag,
+                    "label": str(k.label),
+                    "example": k.example,
+                    "help": _("for example: %(json)s") % {"json": json.dumps(k.example)},
+                }
+                for k in extensions.condition_kinds()
+            ),
+            *({"type": code, "label": str(label)} for code, label in NODE_TYPES[-1:]),
+        ],
         "operators": {op: str(label) for op, label in OPERATORS.items()},
         "dateOperators": {op: str(label) for op, label in DATE_OPERATORS.items()},
         "fields": fields,

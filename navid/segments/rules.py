@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args
 
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from navid.core.errors import ValidationFailed
 
@@ -31,6 +32,10 @@ class _Node(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     negate: bool = False
+
+
+# The base of the kinds of condition other apps register through `navid.segments.extensions`.
+ConditionNode = _Node
 
 
 def _check_comparison(operator: str, value: Any) -> None:
@@ -357,6 +362,20 @@ Node = Annotated[
     Field(discriminator="type"),
 ]
 Group.model_rebuild()
+_BUILTIN_NODES: tuple[type[_Node], ...] = (
+    Group,
+    FieldCondition,
+    ProductCondition,
+    TransactionCondition,
+    InteractionCondition,
+    ConsentCondition,
+    ValueCondition,
+    SegmentCondition,
+)
+BUILTIN_TAGS = frozenset(
+    {"group", "field", "product", "transaction", "interaction", "consent", "value", "segment"}
+)
+_extra_tags: frozenset[str] = frozenset()
 
 
 class SegmentDefinition(BaseModel):
@@ -386,7 +405,22 @@ class SegmentDefinition(BaseModel):
         return root
 
 
-_NODE_TAGS = {"group", "field", "product", "transaction", "interaction", "consent", "value", "segment"}
+def extra_nodes_set(schemas: list[type[_Node]]) -> None:
+    """Accept the registered kinds of condition (`navid.segments.extensions`) anywhere in a group.
+
+    The union of node types is rebuilt with the extra models, so they are validated like the built-in ones:
+    the same "type" discriminator, the same error paths.
+    """
+    global _extra_tags
+    union: Any = Annotated[Union[(*_BUILTIN_NODES, *schemas)], Field(discriminator="type")]
+    Group.model_fields["children"] = FieldInfo.merge_field_infos(
+        Group.model_fields["children"], annotation=list[union]
+    )
+    Group.model_rebuild(force=True)
+    SegmentDefinition.model_rebuild(force=True)
+    _extra_tags = frozenset(str(get_args(schema.model_fields["type"].annotation)[0]) for schema in schemas)
+
+
 _WINDOW_TAGS = {"last_days", "previous_month", "between"}
 
 
@@ -395,7 +429,7 @@ def _path(loc: tuple[Any, ...]) -> str:
     kept: list[str] = []
     previous: Any = None
     for part in loc:
-        tag = (isinstance(previous, int) and part in _NODE_TAGS) or (
+        tag = (isinstance(previous, int) and (part in BUILTIN_TAGS or part in _extra_tags)) or (
             previous == "window" and part in _WINDOW_TAGS
         )
         if not tag:

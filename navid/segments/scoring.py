@@ -357,6 +357,56 @@ class LoyaltyWeights:
     complaints_full: int
 
 
+@dataclass(frozen=True)
+class LoyaltyParts:
+    """The signed contribution of each part to the loyalty index, in index points (before the 0..100 clip).
+
+    A part is None when its data is missing (no interactions app); `index` is the clipped sum.
+    """
+
+    tenure: FloatArray
+    requests: FloatArray | None
+    complaints: FloatArray | None
+    index: FloatArray
+
+
+def loyalty_parts(
+    *,
+    years_as_customer: FloatArray,
+    requests: IntArray | None,
+    complaints: IntArray | None,
+    weights: LoyaltyWeights,
+) -> LoyaltyParts:
+    """The loyalty index and what each part adds to it (complaints subtract): see `loyalty_indexes`."""
+    scale = weights.tenure_weight + (weights.requests_weight if requests is not None else 0.0)
+    zeros = np.zeros(years_as_customer.shape, dtype=np.float64)
+    if scale <= 0:
+        return LoyaltyParts(
+            tenure=zeros,
+            requests=None if requests is None else zeros,
+            complaints=None if complaints is None else zeros,
+            index=zeros,
+        )
+    tenure = 100.0 * weights.tenure_weight * np.clip(years_as_customer / weights.tenure_full_years, 0.0, 1.0)
+    total = tenure / scale
+    request_part = complaint_part = None
+    if requests is not None:
+        request_part = (
+            100.0 * weights.requests_weight * np.clip(requests / weights.requests_full, 0.0, 1.0) / scale
+        )
+        total = total + request_part
+    if complaints is not None:
+        complaint_part = (
+            -100.0
+            * weights.complaints_weight
+            * np.clip(complaints / weights.complaints_full, 0.0, 1.0)
+            / scale
+        )
+        total = total + complaint_part
+    index: FloatArray = np.clip(total, 0.0, 100.0)
+    return LoyaltyParts(tenure=tenure / scale, requests=request_part, complaints=complaint_part, index=index)
+
+
 def loyalty_indexes(
     *,
     years_as_customer: FloatArray,
@@ -368,22 +418,12 @@ def loyalty_indexes(
 
     index = 100 * clip((wt * tenure + wr * requests - wc * complaints) / (wt + wr), 0, 1), each part
     0..1 (capped at its "full" amount). Without interaction data (requests and complaints None) the
-    requests weight leaves the denominator: the index is then the tenure part alone.
+    requests weight leaves the denominator: the index is then the tenure part alone. `loyalty_parts` gives
+    each part's share.
     """
-    tenure = np.clip(years_as_customer / weights.tenure_full_years, 0.0, 1.0)
-    positive = weights.tenure_weight * tenure
-    scale = weights.tenure_weight
-    if requests is not None:
-        positive = positive + weights.requests_weight * np.clip(requests / weights.requests_full, 0.0, 1.0)
-        scale += weights.requests_weight
-    if complaints is not None:
-        positive = positive - weights.complaints_weight * np.clip(
-            complaints / weights.complaints_full, 0.0, 1.0
-        )
-    if scale <= 0:
-        return np.zeros(years_as_customer.shape, dtype=np.float64)
-    index: FloatArray = 100.0 * np.clip(positive / scale, 0.0, 1.0)
-    return index
+    return loyalty_parts(
+        years_as_customer=years_as_customer, requests=requests, complaints=complaints, weights=weights
+    ).index
 
 
 # --- actual value -----------------------------------------------------------------------------------------

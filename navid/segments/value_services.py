@@ -59,6 +59,7 @@ from navid.segments.scoring import (
     fee_income_parse,
     lifecycle_phases,
     loyalty_indexes,
+    loyalty_parts,
     margin_rates_parse,
     points_scores,
     priority_bands,
@@ -1062,6 +1063,49 @@ def value_recompute_one(*, customer: Customer, now: dt.datetime | None = None) -
     for warning in warnings:
         logger.info("value of customer %s: %s", customer.pk, warning)
     return CustomerValue.objects.get(pk=customer.pk)
+
+
+@dataclass(frozen=True)
+class LoyaltyExplanation:
+    """One customer's loyalty index now and the facts and contribution of each of its parts (index points)."""
+
+    index: float
+    years_as_customer: float
+    requests: int | None  # of the last 12 months; None without interaction data
+    complaints: int | None
+    tenure_points: float
+    requests_points: float | None
+    complaints_points: float | None  # zero or negative
+    weights: LoyaltyWeights
+
+
+def loyalty_index_explain(*, customer: Customer, now: dt.datetime | None = None) -> LoyaltyExplanation:
+    """The loyalty index of one customer with its parts, from the same facts and formula as the nightly run.
+
+    Nothing is written; the figure can differ from the stored `CustomerValue.loyalty_index` only by what
+    happened since that run.
+    """
+    clock = _clock(now)
+    config = _config([])
+    with connection.cursor() as cursor:
+        facts = _facts(cursor, clock, config, [], customer_id=customer.pk)
+    if facts.size == 0:
+        raise Customer.DoesNotExist(f"customer {customer.pk} does not exist")
+    days_as_customer = np.where(~facts.is_prospect, clock.today - facts.since_day, 0)
+    years = np.maximum(days_as_customer, 0) / 365.25
+    parts = loyalty_parts(
+        years_as_customer=years, requests=facts.requests, complaints=facts.complaints, weights=config.loyalty
+    )
+    return LoyaltyExplanation(
+        index=round(float(parts.index[0]), 4),
+        years_as_customer=float(years[0]),
+        requests=None if facts.requests is None else int(facts.requests[0]),
+        complaints=None if facts.complaints is None else int(facts.complaints[0]),
+        tenure_points=float(parts.tenure[0]),
+        requests_points=None if parts.requests is None else float(parts.requests[0]),
+        complaints_points=None if parts.complaints is None else float(parts.complaints[0]),
+        weights=config.loyalty,
+    )
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -254,3 +254,44 @@ def test_a_planner_creates_the_event_from_the_list_of_event_campaigns_waiting_fo
     )
     assert list(Invitation.objects.values_list("customer_id", flat=True)) == [treated.pk]
     assert f"/campaigns/events/new/{campaign.pk}/" not in client.get("/campaigns/events/").content.decode()
+
+
+def test_a_planner_edits_the_event_from_its_page_and_seats_never_go_below_the_yes_answers(
+    campaign: Campaign,
+) -> None:
+    event = _event(campaign, capacity=40)
+    event.starts_at = timezone.make_aware(datetime(2026, 12, 1, 18, 0))
+    event.save()
+    for customer in (CustomerFactory(), CustomerFactory()):
+        Invitation.objects.create(event=event, customer=customer, rsvp=Rsvp.YES)
+    client = Client()
+    client.force_login(_staff("view_event", "change_event"))
+
+    assert (
+        f'href="/campaigns/events/{event.pk}/edit/"'
+        in client.get(f"/campaigns/events/{event.pk}/").content.decode()
+    )
+    form = client.get(f"/campaigns/events/{event.pk}/edit/").content.decode()
+    assert 'value="2026-12-01T18:00"' in form and 'value="Investor evening"' in form
+    refused = client.post(
+        f"/campaigns/events/{event.pk}/edit/",
+        {"title": "Investor evening", "place": "Tehran", "starts_at": "2026-12-01T18:00", "capacity": "1"},
+    )
+    assert "2 guests have said yes already." in refused.content.decode()
+    saved = client.post(
+        f"/campaigns/events/{event.pk}/edit/",
+        {"title": "Investors' evening", "place": "Isfahan", "starts_at": "2026-12-02T19:30", "capacity": "2"},
+    )
+    assert saved["Location"] == f"/campaigns/events/{event.pk}/"
+    event.refresh_from_db()
+    assert (event.title, event.place, event.capacity) == ("Investors' evening", "Isfahan", 2)
+    assert timezone.localtime(event.starts_at).strftime("%Y-%m-%d %H:%M") == "2026-12-02 19:30"
+    assert AuditEntry.objects.filter(model="campaigns.event", action="update").count() == 1
+
+
+def test_the_edit_page_is_closed_without_the_change_permission(campaign: Campaign) -> None:
+    event = _event(campaign)
+    client = Client()
+    client.force_login(_staff("view_event", "add_event"))
+    assert client.get(f"/campaigns/events/{event.pk}/edit/").status_code == 403
+    assert "/edit/" not in client.get(f"/campaigns/events/{event.pk}/").content.decode()

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from navid.campaigns import tracking
 from navid.campaigns.execution import (
     ChannelSender,
     campaign_complete_if_done,
@@ -48,10 +49,12 @@ from navid.channels.tests.servers import (  # noqa: F401
     smpp_server_fixture,
     smtp_server_fixture,
 )
+from navid.core.errors import ValidationFailed
 from navid.customers.models import Consent
 from navid.customers.services import consent_set
 from navid.customers.tests.factories import CustomerFactory
 from navid.interactions.models import Interaction
+from navid.offers.tests.factories import OfferFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -523,3 +526,27 @@ def test_a_pause_reaching_a_batch_in_flight_sends_nothing_more_and_the_attempt_d
         list(OutboxMessage.objects.filter(campaign=campaign).values_list("state", "attempts", "send_after"))
         == [("pending", 0, None)] * 3
     )
+
+
+def test_offer_url_is_the_offers_landing_page_behind_a_tracked_link(smtp_settings: SmtpServer) -> None:
+    campaign = running_campaign()
+    campaign.offer = OfferFactory(landing_url="https://bank.example/offers/deposit")
+    campaign.save()
+    campaign.templates.filter(language="en").update(body="Dear {full_name}, read {offer_url}")
+    customer = CustomerFactory(email="reader@example.com", language="en")
+    outbox_write(campaign=campaign, customers=[customer])
+
+    channel_send(campaign_id=campaign.id, channel="email")
+
+    (received,) = smtp_settings.messages
+    text = (
+        email.message_from_bytes(received.content, policy=default_policy).get_body(("plain",)).get_content()
+    )
+    assert "u=https%3A%2F%2Fbank.example%2Foffers%2Fdeposit" in text
+    message = OutboxMessage.objects.get(campaign=campaign)
+    assert (
+        tracking.message_click_record(message_id=message.pk, target="https://bank.example/offers/deposit")
+        == "https://bank.example/offers/deposit"
+    )
+    with pytest.raises(ValidationFailed):
+        tracking.message_click_record(message_id=message.pk, target="https://bank.example/offers/deposit/x")

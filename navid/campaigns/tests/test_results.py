@@ -10,19 +10,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 from scipy.stats import norm
 
-from navid.campaigns.models import Decision, Group, OutboxMessage, OutboxState, Wave
+from navid.campaigns.models import Decision, Group, OutboxMessage, OutboxState, ResultSnapshot, Wave
 from navid.campaigns.results import (
     campaign_results,
     response_window,
     results_csv,
+    results_current,
     results_xlsx,
     uplift_compute,
     wilson_interval,
 )
+from navid.campaigns.tasks import recount_results, results_for_reading
 from navid.campaigns.tests.factories import CampaignFactory, ChannelPlanFactory
 from navid.customers.models import ConversionEvent, ProductHolding
 from navid.customers.tests.factories import CustomerFactory, ProductTypeFactory
@@ -272,3 +274,53 @@ def test_csv_and_xlsx_exports_hold_the_same_figures(campaign: Any) -> None:
     assert values["targeted"] == 17
     assert values["actual cost"] == 900.0
     assert values["converted in the control group"] == 1
+
+
+# --- kept results of large campaigns ---
+
+
+def test_a_small_campaign_is_counted_on_every_view_and_nothing_is_kept(campaign: Any) -> None:
+    results, recount = results_current(campaign=campaign)
+    assert (results.targeted, recount) == (17, False)
+    assert ResultSnapshot.objects.count() == 0
+
+
+def test_a_large_campaigns_results_are_kept_shown_and_recounted_when_stale(
+    campaign: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("navid.campaigns.results.RESULTS_KEPT_FROM", 10)
+    first, recount = results_current(campaign=campaign)
+    assert (first.targeted, recount) == (17, False)
+    snapshot = ResultSnapshot.objects.get(campaign=campaign)
+    assert (snapshot.targeted, snapshot.format) == (17, 1)
+    # A new decision row is not counted while the kept results are fresh.
+    Decision.objects.create(campaign=campaign, customer=CustomerFactory(), group=Group.CONTROL)
+    kept, recount = results_current(campaign=campaign)
+    assert (kept.targeted, kept.control, recount) == (17, 4, False)
+    # Stale: shown as kept, and exactly one caller is told to queue a recount.
+    ResultSnapshot.objects.update(computed_at=timezone.now() - dt.timedelta(minutes=5))
+    stale, recount = results_current(campaign=campaign)
+    again, recount_again = results_current(campaign=campaign)
+    assert (stale.targeted, recount, again.targeted, recount_again) == (17, True, 17, False)
+    recount_results(campaign.pk)
+    fresh, recount = results_current(campaign=campaign)
+    assert (fresh.targeted, fresh.control, recount) == (18, 5, False)
+
+
+def test_kept_results_name_the_channels_in_the_readers_language(campaign: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("navid.campaigns.results.RESULTS_KEPT_FROM", 10)
+    with translation.override("en"):
+        results_current(campaign=campaign)
+    with translation.override("ru"):
+        results, _recount = results_current(campaign=campaign)
+    assert [line.label for line in results.channels if line.channel == "email"] == ["Эл. почта"]
+
+
+def test_a_page_view_of_stale_results_queues_one_recount(campaign: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("navid.campaigns.results.RESULTS_KEPT_FROM", 10)
+    results_current(campaign=campaign)
+    Decision.objects.create(campaign=campaign, customer=CustomerFactory(), group=Group.CONTROL)
+    ResultSnapshot.objects.update(computed_at=timezone.now() - dt.timedelta(minutes=5))
+    shown = results_for_reading(campaign=campaign)  # the recount runs eagerly in tests, after the stale read
+    assert shown.targeted == 17
+    assert ResultSnapshot.objects.get(campaign=campaign).targeted == 18

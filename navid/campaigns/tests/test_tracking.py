@@ -10,9 +10,11 @@ from django.utils import timezone
 
 from navid.accounts.models import AuditEntry
 from navid.campaigns import tracking
+from navid.campaigns.execution import sms_inbound_apply
 from navid.campaigns.models import Event, Invitation, MessageResponse, OutboxMessage, Rsvp
 from navid.campaigns.tests.factories import CampaignFactory, MessageTemplateFactory
 from navid.campaigns.tests.responses_helpers import fast_passwords, message_make
+from navid.channels.inbound_mail import InboundMail
 from navid.core.errors import Conflict, ValidationFailed
 from navid.customers.models import Consent
 from navid.customers.tests.factories import CustomerFactory
@@ -245,3 +247,57 @@ def test_two_guests_answering_yes_together_for_the_last_seat_get_one_seat() -> N
     )
     assert sorted(type(outcome).__name__ for outcome in outcomes) == ["Conflict", "NoneType"]
     assert Invitation.objects.filter(rsvp=Rsvp.YES).count() == 1
+
+
+def _reply_from(sender: str, *answers: str, text: str = "Please call me") -> InboundMail:
+    return InboundMail(
+        sender=sender, subject="Re: offer", text=text, answers=answers, received_at=timezone.now()
+    )
+
+
+def test_an_email_reply_to_a_campaign_message_is_recorded_once_as_a_response() -> None:
+    message = message_make(address="Reader@Example.com")
+    our_id = f"<navid.{message.idempotency_key.replace(':', '.')}@bank.example>"
+
+    first = tracking.email_reply_record(mail=_reply_from("reader@example.com", "<other@x>", our_id))
+    second = tracking.email_reply_record(mail=_reply_from("reader@example.com", our_id))
+
+    assert first is not None and first.message_id == message.pk
+    assert second is None
+    assert list(MessageResponse.objects.values_list("kind", "detail")) == [
+        ("replied", "Re: offer\nPlease call me")
+    ]
+    assert _interactions(message) == [
+        ("email", "email", "inbound", "completed", message.campaign_id, "campaign:replied")
+    ]
+
+
+def test_a_reply_from_another_address_or_to_no_message_of_ours_is_not_recorded() -> None:
+    message = message_make()
+    our_id = f"<navid.{message.idempotency_key.replace(':', '.')}@bank.example>"
+    assert tracking.email_reply_record(mail=_reply_from("someone@else.example", our_id)) is None
+    assert (
+        tracking.email_reply_record(mail=_reply_from("customer@example.com", "<navid.9.9.9.email@x>")) is None
+    )
+    assert MessageResponse.objects.count() == 0
+
+
+def test_an_sms_reply_answers_the_latest_campaign_sms_to_that_number() -> None:
+    now = timezone.now()
+    customer = CustomerFactory()
+    older = message_make(customer=customer, channel="sms", sent_at=now - timedelta(days=3))
+    latest = message_make(customer=customer, channel="sms", wave=2, sent_at=now - timedelta(hours=1))
+
+    response = tracking.sms_reply_record(sender="989121234567", text=" Yes ", at=now)
+
+    assert response is not None and response.message_id == latest.pk != older.pk
+    assert (response.kind, response.detail) == ("replied", "Yes")
+    assert tracking.sms_reply_record(sender="+989129999999", text="Yes", at=now) is None
+
+
+def test_an_sms_that_is_not_stop_reaches_the_campaign_as_a_reply_and_keeps_consent() -> None:
+    now = timezone.now()
+    message = message_make(channel="sms", sent_at=now - timedelta(hours=1))
+    assert sms_inbound_apply(sender="+989121234567", text="Interested", at=now) == 0
+    assert list(MessageResponse.objects.values_list("message_id", "kind")) == [(message.pk, "replied")]
+    assert not Consent.objects.exists()

@@ -364,3 +364,21 @@ def test_the_edit_form_shows_the_saved_plan_in_the_users_calendar(people: dict[s
     assert 'dir="rtl" lang="fa"' in page
     page = _login(people["maker"]).get(f"/campaigns/{campaign.pk}/edit/").content.decode()
     assert 'value="2026-12-01 09:00"' in page
+
+
+def test_the_dry_run_follows_the_page_as_a_fragment_until_the_contact_list_is_written(
+    people: dict[str, Any],
+) -> None:
+    campaign = _draft(people)
+    client = _login(people["maker"])
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f'hx-get="/campaigns/{campaign.pk}/dry-run/"' in page
+    fragment = client.get(f"/campaigns/{campaign.pk}/dry-run/", headers=HTMX)
+    assert fragment.status_code == 200
+    rows = fragment.context["dry_run"]
+    assert rows and all(isinstance(count, int) for _label, count in rows)
+    assert 'id="dry-run"' in fragment.content.decode()
+    campaign.materialised_at = timezone.now()
+    campaign.save()
+    assert "/dry-run/" not in client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert client.get(f"/campaigns/{campaign.pk}/dry-run/").context["dry_run"] == []

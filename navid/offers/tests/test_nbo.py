@@ -5,10 +5,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 
+from navid.customers.models import Customer
 from navid.customers.tests.factories import CustomerFactory, ProductTypeFactory
 from navid.offers.crossproduct import cross_product_compute
-from navid.offers.nbo import active_offers, next_best_offers_for_customer, next_best_offers_for_segment
+from navid.offers.nbo import (
+    _is_member,
+    active_offers,
+    next_best_offers_for_customer,
+    next_best_offers_for_segment,
+)
 from navid.offers.tests.factories import (
     HoldingFactory,
     OfferFactory,
@@ -17,6 +24,7 @@ from navid.offers.tests.factories import (
     StaticSegmentFactory,
     TargetFactory,
 )
+from navid.segments.selectors import segment_members
 
 
 @pytest.fixture
@@ -121,12 +129,42 @@ def test_a_segment_each_members_best_the_best_first(bank: dict[str, Any]) -> Non
     assert [r.customer_id for r in limited] == [c["d2"].pk, c["x"].pk]
 
 
-def test_a_segment_in_small_batches_gives_the_same(
-    bank: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    whole = next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
-    monkeypatch.setattr("navid.offers.nbo.SEGMENT_BATCH", 1)
-    batched = next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
-    assert [(r.customer_id, r.product.code, r.expected_value) for r in batched] == [
-        (r.customer_id, r.product.code, r.expected_value) for r in whole
+def _temporary_tables() -> list[str]:
+    sql = {
+        "sqlite": "SELECT name FROM sqlite_temp_master WHERE type = 'table'",
+        "postgresql": "SELECT tablename FROM pg_tables WHERE schemaname LIKE 'pg_temp%%'",
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_segment_leaves_no_temporary_table(bank: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    first = next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
+    assert _temporary_tables() == []
+    again = next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
+    assert [(r.customer_id, r.product.code, r.expected_value) for r in again] == [
+        (r.customer_id, r.product.code, r.expected_value) for r in first
     ]
+
+    def broken(**_kwargs: Any) -> None:
+        raise RuntimeError("facts could not be read")
+
+    monkeypatch.setattr("navid.offers.nbo.facts_frame", broken)
+    with pytest.raises(RuntimeError, match="facts could not be read"):
+        next_best_offers_for_segment(segment=bank["segment"], user=None, limit=10)
+    assert _temporary_tables() == []
+
+
+def test_a_segment_without_members_has_no_offers(bank: dict[str, Any]) -> None:
+    empty = StaticSegmentFactory(name="Nobody")
+    assert next_best_offers_for_segment(segment=empty, user=None, limit=10) == []
+    assert next_best_offers_for_segment(segment=bank["segment"], user=None, limit=0) == []
+
+
+def test_membership_of_a_targeted_segment_is_that_of_the_segment(bank: dict[str, Any]) -> None:
+    c, segment = bank["customers"], bank["segment"]
+    assert [_is_member(segment, c[name]) for name in ("x", "a1", "d2", "b1")] == [True, True, True, False]
+    Customer.objects.filter(pk=c["x"].pk).update(deleted_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert _is_member(segment, c["x"]) is False
+    assert not segment_members(segment=segment, user=None).filter(pk=c["x"].pk).exists()

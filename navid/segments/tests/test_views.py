@@ -179,8 +179,12 @@ def test_builder_offers_fields_operators_and_lists_as_json(analyst: Any, people:
         "consent",
         "value",
         "segment",
+        # registered by the loyalty app (navid.segments.extensions), edited as JSON
+        "loyalty_points",
+        "loyalty_tier",
         "group",
     ]
+    assert options["nodeTypes"][7]["example"] == {"test": {"operator": "gte", "value": 1000}}
     # the new tree is an empty "all of" group, kept in the form's hidden input
     assert _hidden_definition(page) == {"version": 1, "root": {"type": "group", "op": "and", "children": []}}
     assert _json_script(page, "builder-server-errors") == {}

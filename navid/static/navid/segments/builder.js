@@ -388,6 +388,7 @@
       segment: this.segmentBody,
     }[node.type];
     if (editor) editor.call(this, body, node, path, depth);
+    else if (this.o.nodeTypes.some((t) => t.type === node.type && t.example)) this.extraBody(body, node, path);
     else body.append(el("pre", { class: "small ltr mb-0", text: JSON.stringify(node) }));
     box.append(body);
     box.append(el("div", { class: "rule-errors", id: idFor(path, "errors"), "aria-live": "polite" }));
@@ -466,6 +467,31 @@
     body.append(el("div", { class: "dropdown rule-add" }, [menuButton, menu]));
   };
 
+  /** A kind of condition registered by another app (loyalty ...): its fields as JSON, checked by the server. */
+  Builder.prototype.extraBody = function (body, node, path) {
+    const id = idFor(path, "json");
+    const own = Object.fromEntries(Object.entries(node).filter(([key]) => key !== "type" && key !== "negate"));
+    const area = el("textarea", { class: "form-control form-control-sm ltr font-monospace", id: id, rows: 2, spellcheck: "false" });
+    area.value = JSON.stringify(own);
+    area.addEventListener("input", () => {
+      let parsed = null;
+      try {
+        parsed = JSON.parse(area.value);
+      } catch (error) {
+        parsed = null;
+      }
+      const valid = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
+      area.classList.toggle("is-invalid", !valid);
+      if (!valid) return;
+      Object.keys(node).forEach((key) => { if (key !== "type" && key !== "negate") delete node[key]; });
+      Object.entries(parsed).forEach(([key, value]) => { if (key !== "type" && key !== "negate") node[key] = value; });
+      this.changed(false);
+    });
+    const help = (this.o.nodeTypes.find((t) => t.type === node.type) || {}).help || "";
+    body.append(el("label", { class: "form-label small mb-1", for: id, text: this.L.conditionJson }), area);
+    if (help) body.append(el("div", { class: "form-text ltr", text: help }));
+  };
+
   /** A new node of a type, with the values a user most often wants. */
   Builder.prototype.fresh = function (type) {
     const calendar = this.loc.persian ? "jalali" : "gregorian";
@@ -503,6 +529,8 @@
       case "segment":
         return { type: "segment", segment_id: null };
     }
+    const extra = this.o.nodeTypes.find((t) => t.type === type && t.example);
+    if (extra) return Object.assign(JSON.parse(JSON.stringify(extra.example)), { type: type });
     return { type: type };
   };
 
