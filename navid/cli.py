@@ -60,6 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.offers.demo import offers_demo_seed
     from navid.offers.models import Offer
     from navid.segments.models import CustomerValue
+    from navid.sales.demo import sales_demo_seed
     from navid.segments.value_services import values_recompute
     from navid.surveys.demo import surveys_demo_seed
 
@@ -101,6 +102,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         loyalty = loyalty_demo_seed()
         print(
             f"  {loyalty.entries} entries, {loyalty.customers_in_tiers} customers in tiers in {loyalty.seconds:.1f} s"
+        )
+    sold = sales_demo_seed()
+    if sold.kiosk_key:
+        print(
+            f"  {sold.leads} sales leads, {sold.applications} applications; "
+            f"the branch kiosk's device key (/sales/kiosk/setup/): {sold.kiosk_key}",
+            flush=True,
         )
     surveyed = surveys_demo_seed()
     if surveyed is not None:
