@@ -59,8 +59,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.loyalty.models import PointsEntry
     from navid.offers.demo import offers_demo_seed
     from navid.offers.models import Offer
-    from navid.segments.models import CustomerValue
     from navid.sales.demo import sales_demo_seed
+    from navid.segments.models import CustomerValue
     from navid.segments.value_services import values_recompute
     from navid.surveys.demo import surveys_demo_seed
 
