@@ -186,6 +186,8 @@ NAVID_SMTP_PORT = int(os.environ.get("NAVID_SMTP_PORT", "25"))
 NAVID_SMTP_USER = os.environ.get("NAVID_SMTP_USER", "")
 NAVID_SMTP_PASSWORD = os.environ.get("NAVID_SMTP_PASSWORD", "")
 NAVID_SMTP_SECURITY = os.environ.get("NAVID_SMTP_SECURITY", "none")  # none, starttls or ssl
+# SMTP connections per worker: a group of this many messages is sent at once with one commit point.
+NAVID_SMTP_CONNECTIONS = int(os.environ.get("NAVID_SMTP_CONNECTIONS", "8"))
 NAVID_SMS_GATEWAY = os.environ.get("NAVID_SMS_GATEWAY", "smpp")  # smpp or http
 NAVID_SMPP_HOST = os.environ.get("NAVID_SMPP_HOST", "127.0.0.1")
 NAVID_SMPP_PORT = int(os.environ.get("NAVID_SMPP_PORT", "2775"))

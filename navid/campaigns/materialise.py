@@ -554,8 +554,23 @@ def _first_wave(campaign: Campaign) -> Materialised:
     )
     with connection.cursor() as cursor:
         _more_memory_for_joins(cursor)
-        cursor.execute(decisions, list(judged.params))
-        cursor.execute(_outbox_insert(s=s, send_after=send_after, source=source), list(send_after.params))
+        if connection.vendor == "postgresql":
+            # One statement: the decision rows are inserted by a data-modifying CTE, and the outbox is written from
+            # the rows it returns, instead of reading the just-written decisions back through their index.
+            group = connection.ops.quote_name("group")
+            written = decisions.removeprefix(judged.sql).strip()
+            returned = (
+                f"FROM written d JOIN {_t(Customer)} c ON c.id = d.customer_id"
+                f" WHERE d.{group} = {_lit(Group.TREATMENT)}"
+            )
+            cursor.execute(
+                f"{judged.sql}, written AS ({written} RETURNING customer_id, {group}, channel) "
+                + _outbox_insert(s=s, send_after=send_after, source=returned),
+                [*judged.params, *send_after.params],
+            )
+        else:
+            cursor.execute(decisions, list(judged.params))
+            cursor.execute(_outbox_insert(s=s, send_after=send_after, source=source), list(send_after.params))
         messages = cursor.rowcount
     campaign.materialised_at = now
     campaign.save(update_fields=["materialised_at", "updated_at"])
