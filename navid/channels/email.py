@@ -280,7 +280,11 @@ class SmtpAdapter:
             self._finish(active, group, results)
         # Connections lost before the commit point: nothing reached the server, so each goes again alone.
         for index in sorted(lost):
-            results[index] = self._send_one(group[index])
+            try:
+                results[index] = self._send_one(group[index])
+            except Halt as exc:
+                # The messages of the group already sent keep their results: they passed their commit point.
+                raise _Halted(results) from exc
         return [results[index] for index in range(len(group))]
 
     def _envelope_replies(

@@ -331,3 +331,36 @@ def test_given_a_connection_dropped_inside_a_group_then_its_message_goes_again_a
 def test_connections_below_one_are_refused() -> None:
     with pytest.raises(ValueError, match="SMTP connections must be at least 1, not 0"):
         SmtpAdapter(host="127.0.0.1", port=25, connections=0)
+
+
+def test_given_a_halt_while_a_dropped_message_goes_again_then_the_groups_sent_messages_stay_sent(
+    smtp_server: SmtpServer,
+) -> None:
+    calls: list[list[str]] = []
+
+    def halt_at_the_retry(keys: object) -> set[str]:
+        calls.append(list(keys))  # type: ignore[call-overload]
+        if calls[-1] == ["7:1:4:email"]:
+            raise Halt
+        return set(calls[-1])
+
+    adapter = SmtpAdapter(
+        host=smtp_server.host, port=smtp_server.port, connections=2, commit_point=halt_at_the_retry
+    )
+    adapter.send_many([_message(1), _message(2)])
+    second = adapter._pool[1]
+    assert second is not None
+    second.sock.shutdown(socket.SHUT_RDWR)  # the second message of the next group will go again, alone
+    results = adapter.send_many([_message(3), _message(4), _message(5)])
+    adapter.close()
+
+    assert [(r.key, r.ok, r.error) for r in results] == [
+        ("7:1:3:email", True, ""),
+        ("7:1:4:email", False, "not sent: sending halted"),
+        ("7:1:5:email", False, "not sent: sending halted"),
+    ]
+    assert sorted(smtp_server.recorder.message_ids()) == [
+        "<navid.7.1.1.email@bank.example>",
+        "<navid.7.1.2.email@bank.example>",
+        "<navid.7.1.3.email@bank.example>",
+    ]
