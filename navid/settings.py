@@ -201,6 +201,8 @@ NAVID_SMTP_SECURITY = os.environ.get("NAVID_SMTP_SECURITY", "none")  # none, sta
 # Customers' email replies arrive here (`navid inbound-mail`), forwarded by the bank's mail exchanger.
 NAVID_INBOUND_SMTP_HOST = os.environ.get("NAVID_INBOUND_SMTP_HOST", "127.0.0.1")
 NAVID_INBOUND_SMTP_PORT = int(os.environ.get("NAVID_INBOUND_SMTP_PORT", "2525"))
+# SMTP connections per worker: a group of this many messages is sent at once with one commit point.
+NAVID_SMTP_CONNECTIONS = int(os.environ.get("NAVID_SMTP_CONNECTIONS", "8"))
 NAVID_SMS_GATEWAY = os.environ.get("NAVID_SMS_GATEWAY", "smpp")  # smpp or http
 NAVID_SMPP_HOST = os.environ.get("NAVID_SMPP_HOST", "127.0.0.1")
 NAVID_SMPP_PORT = int(os.environ.get("NAVID_SMPP_PORT", "2775"))

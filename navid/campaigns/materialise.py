@@ -208,8 +208,29 @@ def _start(campaign: Campaign, now: dt.datetime) -> dt.datetime:
     return max(now, campaign.starts_at) if campaign.starts_at else now
 
 
-def _judged(*, audience: _Fragment, exclusion: _Fragment | None, s: _Setting) -> _Fragment:
-    """`WITH audience ..., decided AS (customer_id, rule, channel)`: each customer's first failing rule or channel."""
+# The customer's columns an outbox message is written from, per channel (see _ADDRESS_SQL, _send_after_sql).
+_CARRIED: dict[str, tuple[str, ...]] = {
+    CampaignChannel.EMAIL: ("email",),
+    CampaignChannel.EVENT: ("email",),
+    CampaignChannel.SMS: ("phone",),
+    CampaignChannel.PHONE: ("phone",),
+    CampaignChannel.MAIL: ("address", "city", "postal_code"),
+}
+
+
+def _carried(s: _Setting) -> list[str]:
+    columns = ["language", "region_id"]
+    for channel in s.channels:
+        columns += _CARRIED[channel]
+    return list(dict.fromkeys(columns))
+
+
+def _judged(
+    *, audience: _Fragment, exclusion: _Fragment | None, s: _Setting, carry: bool = False
+) -> _Fragment:
+    """`WITH audience ..., decided AS (customer_id, rule, channel)`: each customer's first failing rule or channel.
+
+    With `carry`, decided also has the customer's columns the outbox is written from, as `c_<column>`."""
     policy = s.policy
     params: list[Any] = list(audience.params)
     ctes = [f"audience AS ({audience.sql})"]
@@ -293,10 +314,11 @@ def _judged(*, audience: _Fragment, exclusion: _Fragment | None, s: _Setting) ->
         f"WHEN {cond} THEN {_lit(ch)}" for cond, ch in zip(usable, s.channels, strict=True)
     )
     contacts_join = " LEFT JOIN contacts t ON t.customer_id = a.customer_id" if s.counts_contacts else ""
+    carried = "".join(f", c.{column} AS c_{column}" for column in _carried(s)) if carry else ""
     ctes.append(
         "decided AS (SELECT a.customer_id AS customer_id,"
         f" CASE {' '.join(whens)} ELSE '' END AS rule,"
-        f" CASE {channel_case} ELSE '' END AS channel"
+        f" CASE {channel_case} ELSE '' END AS channel{carried}"
         f" FROM audience a LEFT JOIN {_t(Customer)} c ON c.id = a.customer_id{''.join(joins)}{contacts_join})"
     )
     params.extend(rule_params)
@@ -536,7 +558,8 @@ def _first_wave(campaign: Campaign) -> Materialised:
         ref=base,
     )
     audience = _snapshots_sql(_launch_snapshots(campaign))
-    judged = _judged(audience=audience, exclusion=_exclusion(campaign, now), s=s)
+    one_statement = connection.vendor == "postgresql"
+    judged = _judged(audience=audience, exclusion=_exclusion(campaign, now), s=s, carry=one_statement)
     in_control = _control_sql(
         "d.customer_id", seed=campaign.control_seed, threshold=control_threshold(campaign)
     )
@@ -554,8 +577,24 @@ def _first_wave(campaign: Campaign) -> Materialised:
     )
     with connection.cursor() as cursor:
         _more_memory_for_joins(cursor)
-        cursor.execute(decisions, list(judged.params))
-        cursor.execute(_outbox_insert(s=s, send_after=send_after, source=source), list(send_after.params))
+        if one_statement:
+            # One statement: the decision rows are inserted by a data-modifying CTE, and the outbox is written from
+            # the same judged rows, which carry the customer's columns it needs: neither the just-written decisions
+            # nor the customers are read again.
+            written = decisions.removeprefix(judged.sql).strip()
+            customer = ", ".join(f"d.c_{column} AS {column}" for column in _carried(s))
+            treated = (
+                f"FROM decided d CROSS JOIN LATERAL (SELECT {customer}) c"
+                f" WHERE d.rule = '' AND NOT {in_control}"
+            )
+            cursor.execute(
+                f"{judged.sql}, written AS ({written}) "
+                + _outbox_insert(s=s, send_after=send_after, source=treated),
+                [*judged.params, *send_after.params],
+            )
+        else:
+            cursor.execute(decisions, list(judged.params))
+            cursor.execute(_outbox_insert(s=s, send_after=send_after, source=source), list(send_after.params))
         messages = cursor.rowcount
     campaign.materialised_at = now
     campaign.save(update_fields=["materialised_at", "updated_at"])

@@ -254,8 +254,12 @@ class Group(models.TextChoices):
 class Decision(models.Model):
     """One customer of the campaign's audience: in treatment, in control, or excluded and by which rule."""
 
-    # Written by one INSERT ... SELECT per campaign; only the unique index is kept up to date.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="decisions", db_index=False)
+    # Written by one INSERT ... SELECT per campaign; only the unique index is kept up to date. No database foreign
+    # keys: the rows are written for the campaign row materialisation holds locked, from its snapshot's customers
+    # (ADR 0006); Django still deletes them with their campaign.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="decisions", db_constraint=False, db_index=False
+    )
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
@@ -287,7 +291,10 @@ class OutboxState(models.TextChoices):
 class OutboxMessage(models.Model):
     """One message to send; workers claim batches with a lease, and the idempotency key makes it go out once."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="outbox", db_index=False)
+    # No database foreign keys (ADR 0006): written set-based from the campaign's own decision rows.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="outbox", db_constraint=False, db_index=False
+    )
     wave = models.PositiveSmallIntegerField(_("wave"), default=1)
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
@@ -295,8 +302,9 @@ class OutboxMessage(models.Model):
     channel = models.CharField(_("channel"), max_length=8, choices=CampaignChannel.choices)
     language = models.CharField(_("language"), max_length=2)
     address = models.CharField(_("address"), max_length=500)
-    # "<campaign>:<wave>:<customer>:<channel>": a retried claim can never create a second message.
-    idempotency_key = models.CharField(max_length=80, unique=True)
+    # "<campaign>:<wave>:<customer>:<channel>": a retried claim can never create a second message. Unique by a
+    # constraint rather than unique=True, which on PostgreSQL adds a second (LIKE pattern) index nothing uses.
+    idempotency_key = models.CharField(max_length=80)
     state = models.CharField(
         _("state"), max_length=10, choices=OutboxState.choices, default=OutboxState.PENDING
     )
@@ -316,6 +324,9 @@ class OutboxMessage(models.Model):
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox messages")
         indexes = [models.Index(fields=["campaign", "state"], name="outbox_campaign_state")]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="outbox_idempotency_key_unique")
+        ]
 
     def __str__(self) -> str:
         return self.idempotency_key

@@ -29,6 +29,7 @@ def smtp_from_settings(*, commit_point: CommitPoint, commit_end: CommitEnd, on_d
         username=settings.NAVID_SMTP_USER,
         password=settings.NAVID_SMTP_PASSWORD,
         security=settings.NAVID_SMTP_SECURITY,
+        connections=settings.NAVID_SMTP_CONNECTIONS,
         commit_point=commit_point,
         commit_end=commit_end,
     )
