@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from django.utils.functional import Promise
@@ -248,3 +248,27 @@ def widest_scope(roles: list[Role]) -> Scope:
     """The scope of the most widely seeing role among `roles` (portfolio when there are none)."""
     scopes = [ROLES[r].scope for r in roles]
     return max(scopes, key=_SCOPE_ORDER.__getitem__, default=Scope.PORTFOLIO)
+
+
+# Telemarketing (R5, R8.2): agents work the console; channel and campaign managers supervise (agents' states,
+# reassignment) and read the call reports; campaign managers also set up call settings, scripts and outcome codes;
+# the director and the analysts read the reports.
+_TELEMARKETING: dict[Role, tuple[str, ...]] = {
+    Role.AGENT: ("telemarketing.work_console",),
+    Role.CHANNEL_MANAGER: ("telemarketing.supervise_calls", "telemarketing.view_call_reports"),
+    Role.CAMPAIGN_MANAGER: (
+        "telemarketing.supervise_calls",
+        "telemarketing.view_call_reports",
+        "telemarketing.manage_call_campaigns",
+    ),
+    Role.MARKETING_DIRECTOR: ("telemarketing.view_call_reports",),
+    Role.MARKETING_ANALYST: ("telemarketing.view_call_reports",),
+    Role.ADMINISTRATOR: (
+        "telemarketing.work_console",
+        "telemarketing.supervise_calls",
+        "telemarketing.view_call_reports",
+        "telemarketing.manage_call_campaigns",
+    ),
+}
+for _role, _permissions in _TELEMARKETING.items():
+    ROLES[_role] = replace(ROLES[_role], permissions=(*ROLES[_role].permissions, *_permissions))

@@ -1,0 +1,897 @@
+"""Writes of telemarketing: call lists, taking the next call, outcomes, callbacks, leases and settings.
+
+Two agents can never hold the same customer: an entry is taken by one conditional UPDATE (state queued ->
+active, on PostgreSQL on a row picked with SELECT ... FOR UPDATE SKIP LOCKED), and a partial unique index allows
+one active entry per customer across every campaign. A taken entry carries a lease that the agent's console (or
+the dialer process) renews; when it runs out the attempt is recorded and the customer goes back to the queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from navid.accounts.models import AuditAction
+from navid.accounts.services import Actor, audit_record, model_snapshot
+from navid.campaigns.execution import campaign_complete_if_done
+from navid.campaigns.models import (
+    Campaign,
+    CampaignChannel,
+    Goal,
+    OutboxMessage,
+    OutboxState,
+    State,
+    Suppression,
+)
+from navid.campaigns.policy import (
+    allowed_without_consent,
+    contact_policy_get,
+    default_time_zone,
+    next_allowed_moment,
+    region_time_zones,
+)
+from navid.core.errors import Conflict, PermissionDenied, ValidationFailed
+from navid.customers.models import Channel, Consent, ConsentPurpose, Customer
+from navid.customers.services import consent_set
+from navid.interactions.models import Direction, Interaction, InteractionChannel, InteractionKind, Outcome
+from navid.sales.models import FollowUpSource
+from navid.sales.services import followup_create
+from navid.telemarketing.models import (
+    Agent,
+    AgentState,
+    AssignmentRule,
+    AttemptState,
+    CallAttempt,
+    CallEntry,
+    CallSettings,
+    DialMode,
+    DialResult,
+    EntryState,
+    OutcomeAction,
+    OutcomeCode,
+)
+
+# How long a taken entry stays with its holder without a heartbeat; the console polls every 2 seconds.
+LEASE_SECONDS = 60
+# What a dial result does to the entry when no agent chose an outcome (busy, no answer, failed, abandoned).
+DIAL_RESULT_CODES = {
+    DialResult.BUSY: "busy",
+    DialResult.NO_ANSWER: "no_answer",
+    DialResult.FAILED: "failed",
+    DialResult.ABANDONED: "abandoned",
+}
+_DIAL_INTERACTION_OUTCOME = {
+    DialResult.BUSY: Outcome.BUSY,
+    DialResult.NO_ANSWER: Outcome.NO_ANSWER,
+    DialResult.FAILED: Outcome.FAILED,
+    DialResult.ABANDONED: Outcome.OTHER,
+    DialResult.ANSWERED: Outcome.COMPLETED,
+}
+
+# The outcome codes a campaign starts with: (code, fa, ru, en, action, interaction outcome, contacted, converted,
+# attempts at most, minutes between attempts, offered to agents).
+DEFAULT_OUTCOMES: tuple[tuple[str, str, str, str, str, str, bool, bool, int, int, bool], ...] = (
+    ("interested", "علاقه‌مند", "Заинтересован", "Interested", OutcomeAction.INTERESTED, Outcome.INTERESTED,
+     True, True, 1, 0, True),
+    ("not_interested", "علاقه‌مند نیست", "Не заинтересован", "Not interested", OutcomeAction.FINISH,
+     Outcome.NOT_INTERESTED, True, False, 1, 0, True),
+    ("call_back", "تماس مجدد در زمان مقرر", "Перезвонить в назначенное время", "Call back at",
+     OutcomeAction.CALLBACK, Outcome.CALLBACK, True, False, 5, 0, True),
+    ("wrong_number", "شماره اشتباه", "Неверный номер", "Wrong number", OutcomeAction.WRONG_NUMBER,
+     Outcome.FAILED, False, False, 1, 0, True),
+    ("do_not_call", "دیگر تماس نگیرید", "Больше не звонить", "Do not call", OutcomeAction.DO_NOT_CALL,
+     Outcome.NOT_INTERESTED, True, False, 1, 0, True),
+    ("no_answer", "پاسخ نداد", "Нет ответа", "No answer", OutcomeAction.RETRY, Outcome.NO_ANSWER,
+     False, False, 3, 120, True),
+    ("busy", "مشغول", "Занято", "Busy", OutcomeAction.RETRY, Outcome.BUSY, False, False, 3, 30, True),
+    ("failed", "برقرار نشد", "Не удалось соединить", "Failed", OutcomeAction.RETRY, Outcome.FAILED,
+     False, False, 2, 60, False),
+    ("abandoned", "رها شده (اپراتور آزاد نبود)", "Брошен (нет свободного оператора)", "Abandoned",
+     OutcomeAction.RETRY, Outcome.OTHER, False, False, 3, 15, False),
+)  # fmt: skip
+
+
+def _lease(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=LEASE_SECONDS)
+
+
+# Settings, outcome codes and scripts ---------------------------------------------------------------------------
+SETTINGS_FIELDS = (
+    "mode",
+    "trunk",
+    "caller_id",
+    "max_abandon_percent",
+    "tariff_per_minute",
+    "assignment",
+    "skill",
+    "ring_timeout_seconds",
+)
+
+
+def _full_clean(instance: Any, exclude: Sequence[str] = ()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as exc:
+        raise ValidationFailed(
+            {name: [str(message) for message in messages] for name, messages in exc.message_dict.items()}
+        ) from exc
+
+
+def _require(actor: Actor, permission: str) -> None:
+    if actor is not None and not actor.has_perm(permission):
+        raise PermissionDenied(_("You may not do this."))
+
+
+@transaction.atomic
+def outcome_codes_ensure(*, campaign: Campaign) -> int:
+    """Give a campaign without outcome codes the default set; answer how many were created."""
+    if OutcomeCode.objects.filter(campaign=campaign).exists():
+        return 0
+    OutcomeCode.objects.bulk_create(
+        OutcomeCode(
+            campaign=campaign,
+            code=code,
+            label_fa=fa,
+            label_ru=ru,
+            label_en=en,
+            action=action,
+            interaction_outcome=outcome,
+            contacted=contacted,
+            converted=converted,
+            retry_attempts=attempts,
+            retry_minutes=minutes,
+            for_agents=for_agents,
+            position=position,
+        )
+        for position, (
+            code,
+            fa,
+            ru,
+            en,
+            action,
+            outcome,
+            contacted,
+            converted,
+            attempts,
+            minutes,
+            for_agents,
+        ) in (enumerate(DEFAULT_OUTCOMES))
+    )
+    return len(DEFAULT_OUTCOMES)
+
+
+@transaction.atomic
+def call_settings_save(*, actor: Actor, campaign: Campaign, values: Mapping[str, Any]) -> CallSettings:
+    """Create or change a campaign's call settings (checked, audited); a new one gets the default outcome codes."""
+    _require(actor, "telemarketing.manage_call_campaigns")
+    unknown = sorted(set(values) - set(SETTINGS_FIELDS))
+    if unknown:
+        raise ValidationFailed({name: [_("is not a call setting")] for name in unknown})
+    settings_row = CallSettings.objects.filter(campaign=campaign).first()
+    before = model_snapshot(settings_row) if settings_row else None
+    if settings_row is None:
+        settings_row = CallSettings(campaign=campaign)
+    for name, value in values.items():
+        setattr(settings_row, name, value)
+    errors: dict[str, list[str]] = {}
+    if settings_row.mode != DialMode.PREVIEW and not settings_row.trunk:
+        errors["trunk"] = [_("The progressive and predictive modes need the trunk to call through.")]
+    if settings_row.assignment == AssignmentRule.SKILL and not settings_row.skill:
+        errors["skill"] = [_("Assignment by skill needs the skill.")]
+    try:
+        settings_row.full_clean()
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(str(m) for m in messages)
+    if errors:
+        raise ValidationFailed(errors)
+    settings_row.save()
+    outcome_codes_ensure(campaign=campaign)
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE if before else AuditAction.CREATE,
+        instance=settings_row,
+        before=before,
+        after=model_snapshot(settings_row),
+    )
+    return settings_row
+
+
+def call_settings_for(*, campaign_id: int) -> CallSettings:
+    """The campaign's call settings, or unsaved defaults (preview mode, round robin, no tariff)."""
+    return CallSettings.objects.filter(campaign_id=campaign_id).first() or CallSettings(
+        campaign_id=campaign_id
+    )
+
+
+@transaction.atomic
+def outcome_code_save(
+    *, actor: Actor, campaign: Campaign, values: Mapping[str, Any], code: OutcomeCode | None = None
+) -> OutcomeCode:
+    """Add or change one outcome code of a campaign (checked, audited)."""
+    _require(actor, "telemarketing.manage_call_campaigns")
+    before = model_snapshot(code) if code else None
+    code = code or OutcomeCode(campaign=campaign)
+    for name, value in values.items():
+        setattr(code, name, value)
+    _full_clean(code, exclude=["campaign"])
+    if OutcomeCode.objects.filter(campaign=campaign, code=code.code).exclude(pk=code.pk).exists():
+        raise ValidationFailed({"code": [_("This campaign already has an outcome with this code.")]})
+    code.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE if before else AuditAction.CREATE,
+        instance=code,
+        before=before,
+        after=model_snapshot(code),
+    )
+    return code
+
+
+# Call lists ------------------------------------------------------------------------------------------------------
+def call_list_sync(*, campaign_id: int) -> int:
+    """Write the call list entries of the campaign's phone outbox rows not listed yet (one INSERT ... SELECT);
+    answer how many were added. Safe to repeat: the outbox id is unique."""
+    entry = CallEntry._meta.db_table
+    outbox = OutboxMessage._meta.db_table
+    customer = Customer._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {entry} (campaign_id, customer_id, outbox_id, phone, language, region_id, state,
+                                 next_call_at, attempts, claim_token, last_outcome)
+            SELECT o.campaign_id, o.customer_id, o.id, o.address, o.language, c.region_id, %s,
+                   COALESCE(o.send_after, %s), 0, '', ''
+            FROM {outbox} o JOIN {customer} c ON c.id = o.customer_id
+            WHERE o.campaign_id = %s AND o.channel = %s AND o.state = %s
+              AND NOT EXISTS (SELECT 1 FROM {entry} e WHERE e.outbox_id = o.id)
+            ON CONFLICT (outbox_id) DO NOTHING
+            """,  # noqa: S608 (table names are the models')
+            [EntryState.QUEUED, now, campaign_id, CampaignChannel.PHONE, OutboxState.PENDING],
+        )
+        added = cursor.rowcount
+    if added:
+        call_list_assign(campaign_id=campaign_id)
+    return max(added, 0)
+
+
+def _agents_for(settings_row: CallSettings, agents: Sequence[Agent]) -> list[Agent]:
+    if settings_row.assignment == AssignmentRule.SKILL:
+        return [a for a in agents if settings_row.skill in (a.skills or [])]
+    return list(agents)
+
+
+@transaction.atomic
+def call_list_assign(*, campaign_id: int) -> int:
+    """Give the campaign's unassigned queued entries to its agents by the campaign's rule; answer how many.
+
+    Round robin and skill deal entries in turn (skill: among the agents with the skill); language and region deal
+    them in turn among the agents who speak the customer's language or work the customer's region; workload gives
+    each entry to the agent with the fewest open entries. An entry no agent matches stays unassigned for the
+    supervisor to give.
+    """
+    settings_row = call_settings_for(campaign_id=campaign_id)
+    agents = _agents_for(
+        settings_row, list(Agent.objects.filter(campaigns__id=campaign_id).order_by("pk").distinct())
+    )
+    if not agents:
+        return 0
+    entries = list(
+        CallEntry.objects.filter(campaign_id=campaign_id, state=EntryState.QUEUED, agent__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "language", "region_id")
+    )
+    if not entries:
+        return 0
+    plan: dict[int, list[int]] = {}
+    rule = settings_row.assignment
+    if rule == AssignmentRule.WORKLOAD:
+        load = dict(
+            CallEntry.objects.filter(agent__in=agents)
+            .exclude(state=EntryState.DONE)
+            .values_list("agent_id")
+            .annotate(n=Count("pk"))
+            .values_list("agent_id", "n")
+        )
+        for pk, _language, _region in entries:
+            agent = min(agents, key=lambda a: (load.get(a.pk, 0), a.pk))
+            load[agent.pk] = load.get(agent.pk, 0) + 1
+            plan.setdefault(agent.pk, []).append(pk)
+    else:
+        turns: dict[Any, int] = {}
+        for pk, language, region_id in entries:
+            if rule == AssignmentRule.LANGUAGE:
+                key: Any = language
+                pool = [a for a in agents if language in (a.languages or [])]
+            elif rule == AssignmentRule.REGION:
+                key = region_id
+                pool = [a for a in agents if a.region_id is not None and a.region_id == region_id]
+            else:
+                key, pool = None, agents
+            if not pool:
+                continue
+            turn = turns.get(key, 0)
+            turns[key] = turn + 1
+            plan.setdefault(pool[turn % len(pool)].pk, []).append(pk)
+    assigned = 0
+    for agent_id, ids in plan.items():
+        for start in range(0, len(ids), 500):
+            assigned += CallEntry.objects.filter(
+                pk__in=ids[start : start + 500], state=EntryState.QUEUED, agent__isnull=True
+            ).update(agent_id=agent_id)
+    return assigned
+
+
+@transaction.atomic
+def entries_reassign(
+    *, actor: Actor, to_agent: Agent | None, entry_ids: Sequence[int] = (), from_agent: Agent | None = None
+) -> int:
+    """The supervisor gives entries that are not being called (given ones, or all of `from_agent`'s) to another
+    agent (or to nobody); answer how many moved."""
+    _require(actor, "telemarketing.supervise_calls")
+    if not entry_ids and from_agent is None:
+        raise ValidationFailed({"entries": [_("Choose the entries or the agent to take them from.")]})
+    entries = CallEntry.objects.filter(state__in=[EntryState.QUEUED, EntryState.CALLBACK])
+    if entry_ids:
+        entries = entries.filter(pk__in=list(entry_ids))
+    if from_agent is not None:
+        entries = entries.filter(agent=from_agent)
+    if to_agent is not None:
+        entries = entries.filter(campaign__in=to_agent.campaigns.all())
+    moved = entries.update(agent=to_agent)
+    if moved:
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            instance=to_agent or from_agent or actor,
+            before={"from_agent": from_agent.pk if from_agent else None, "entries": list(entry_ids)},
+            after={"to_agent": to_agent.pk if to_agent else None, "moved": moved},
+        )
+    return moved
+
+
+# Who may be called now -----------------------------------------------------------------------------------------
+def _purposes(goal: str) -> list[str]:
+    return [ConsentPurpose.SURVEYS if goal == Goal.SATISFACTION else ConsentPurpose.MARKETING]
+
+
+def blocked_customers_q(*, goal: str) -> Q:
+    """Customers no call may reach: do not contact, deleted, phone consent refused (or missing when the policy
+    asks for one), or a suppressed number. Read at every take and right before every dial."""
+    refused = Consent.objects.filter(
+        customer_id=OuterRef("customer_id"), channel=Channel.PHONE, purpose__in=_purposes(goal), granted=False
+    )
+    blocked = (
+        Q(customer__do_not_contact=True)
+        | Q(customer__deleted_at__isnull=False)
+        | Q(Exists(refused))
+        | Q(Exists(Suppression.objects.filter(channel__in=["phone", "sms"], address=OuterRef("phone"))))
+    )
+    if not allowed_without_consent(policy=contact_policy_get(), channel=CampaignChannel.PHONE):
+        granted = Consent.objects.filter(
+            customer_id=OuterRef("customer_id"),
+            channel=Channel.PHONE,
+            purpose__in=_purposes(goal),
+            granted=True,
+        )
+        blocked |= ~Q(Exists(granted))
+    return blocked
+
+
+def call_window_q(*, now: dt.datetime) -> Q:
+    """The entries whose customer's local time is inside the call window now (quiet hours and days off of the
+    contact policy, in the time zone of the customer's region; the bank's zone for the rest). One computation
+    per time zone, never per customer."""
+    policy = contact_policy_get()
+    if CampaignChannel.PHONE not in (policy.quiet_channels or []):
+        return Q()
+    zones = region_time_zones()
+    import zoneinfo
+
+    def is_open(zone: zoneinfo.ZoneInfo) -> bool:
+        return next_allowed_moment(after=now, zone=zone, policy=policy) <= now
+
+    closed_regions = [pk for name, ids in zones.items() if not is_open(zoneinfo.ZoneInfo(name)) for pk in ids]
+    open_regions = [pk for name, ids in zones.items() if is_open(zoneinfo.ZoneInfo(name)) for pk in ids]
+    if is_open(default_time_zone()):
+        return ~Q(region_id__in=closed_regions) if closed_regions else Q()
+    return Q(region_id__in=open_regions) if open_regions else Q(pk__in=[])
+
+
+def callable_entries(*, campaign: Campaign, now: dt.datetime) -> QuerySet[CallEntry]:
+    """The campaign's queued entries due now, whose customer may be called now and is held by nobody."""
+    held = CallEntry.objects.filter(customer_id=OuterRef("customer_id"), state=EntryState.ACTIVE)
+    return (
+        CallEntry.objects.filter(campaign=campaign, state=EntryState.QUEUED, next_call_at__lte=now)
+        .filter(call_window_q(now=now))
+        .exclude(blocked_customers_q(goal=campaign.goal))
+        .exclude(Exists(held))
+    )
+
+
+def dial_check(*, entry: CallEntry, goal: str, now: dt.datetime | None = None) -> str:
+    """Right before a dial: "" when the customer may be called now, else why not (do not contact, consent,
+    suppressed number, outside the call window)."""
+    now = now or timezone.now()
+    if CallEntry.objects.filter(pk=entry.pk).filter(blocked_customers_q(goal=goal)).exists():
+        return "blocked"
+    if not CallEntry.objects.filter(pk=entry.pk).filter(call_window_q(now=now)).exists():
+        return "call_window"
+    return ""
+
+
+def _claim_one(candidates: QuerySet[CallEntry], *, now: dt.datetime) -> CallEntry | None:
+    """Take one entry of `candidates` with a conditional UPDATE; None when there is none left."""
+    token = secrets.token_hex(16)
+    for _try in range(8):
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                ids = list(
+                    candidates.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[
+                        :1
+                    ]
+                )
+            else:
+                ids = list(candidates.values_list("pk", flat=True)[:1])
+            if not ids:
+                return None
+            try:
+                with transaction.atomic():
+                    taken = CallEntry.objects.filter(
+                        pk=ids[0], state__in=[EntryState.QUEUED, EntryState.CALLBACK]
+                    ).update(state=EntryState.ACTIVE, claim_token=token, lease_until=_lease(now))
+            except IntegrityError:
+                # The customer is held in another campaign right now (the one-active-per-customer index).
+                continue
+            if taken:
+                return CallEntry.objects.select_related("campaign").get(pk=ids[0])
+    return None
+
+
+def entries_take(*, campaign: Campaign, count: int, agent: Agent | None = None) -> list[CallEntry]:
+    """Take up to `count` callable entries of the campaign (for the dialer process: unassigned ones or those of
+    `agent`)."""
+    now = timezone.now()
+    candidates = callable_entries(campaign=campaign, now=now)
+    if agent is not None:
+        candidates = candidates.filter(Q(agent=agent) | Q(agent__isnull=True))
+    candidates = candidates.order_by("next_call_at", "pk")
+    taken: list[CallEntry] = []
+    while len(taken) < count:
+        entry = _claim_one(candidates, now=now)
+        if entry is None:
+            break
+        taken.append(entry)
+    return taken
+
+
+# The agent's day ---------------------------------------------------------------------------------------------------
+def agent_for(*, user: Any) -> Agent:
+    """The user's agent record, created on first use."""
+    agent, _created = Agent.objects.get_or_create(user=user)
+    return agent
+
+
+@transaction.atomic
+def agent_set_state(*, agent: Agent, state: str) -> Agent:
+    """Ready, paused or offline, as the agent asks; a pause asked for during a call waits for the wrap-up."""
+    if state not in (AgentState.READY, AgentState.PAUSED, AgentState.OFFLINE):
+        raise ValidationFailed({"state": [_("Choose ready, paused or offline.")]})
+    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    now = timezone.now()
+    busy = agent.state in (AgentState.ON_CALL, AgentState.WRAP_UP)
+    if busy and state != AgentState.READY:
+        agent.pause_after_call = True
+        agent.save(update_fields=["pause_after_call", "updated_at"])
+        return agent
+    if state == AgentState.READY and not agent.campaigns.filter(state=State.RUNNING).exists():
+        raise Conflict(_("You are not on any running telemarketing campaign."))
+    agent.state, agent.state_since, agent.heartbeat_at = state, now, now
+    agent.pause_after_call = False
+    agent.save(update_fields=["state", "state_since", "heartbeat_at", "pause_after_call", "updated_at"])
+    if state == AgentState.READY:
+        for campaign_id in agent.campaigns.filter(state=State.RUNNING).values_list("pk", flat=True):
+            call_list_sync(campaign_id=campaign_id)
+    return agent
+
+
+def agent_heartbeat(*, agent: Agent) -> None:
+    """The console is alive: renew the agent's heartbeat and the lease of the entry it holds."""
+    now = timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(heartbeat_at=now)
+    open_entries = CallAttempt.objects.filter(agent=agent).exclude(state=AttemptState.DONE).values("entry_id")
+    CallEntry.objects.filter(pk__in=open_entries, state=EntryState.ACTIVE).update(lease_until=_lease(now))
+
+
+def current_attempt(*, agent: Agent) -> CallAttempt | None:
+    """The agent's attempt not closed yet (shown, dialling, talking or in wrap-up)."""
+    return (
+        CallAttempt.objects.filter(agent=agent)
+        .exclude(state=AttemptState.DONE)
+        .select_related("entry", "campaign", "customer", "outcome")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def next_call_take(*, agent: Agent) -> CallAttempt | None:
+    """The agent's current attempt, or in preview mode the next customer to call taken from the agent's queue:
+    callbacks due to this agent first, then entries assigned to the agent or to nobody. None when nothing is due
+    or the agent is not ready."""
+    attempt = current_attempt(agent=agent)
+    if attempt is not None:
+        return attempt
+    if Agent.objects.values_list("state", flat=True).get(pk=agent.pk) != AgentState.READY:
+        return None
+    now = timezone.now()
+    campaigns = list(
+        Campaign.objects.filter(pk__in=agent.campaigns.values("pk"), state=State.RUNNING).filter(
+            Q(call_settings__mode=DialMode.PREVIEW) | Q(call_settings__isnull=True)
+        )
+    )
+    for campaign in campaigns:
+        held = CallEntry.objects.filter(customer_id=OuterRef("customer_id"), state=EntryState.ACTIVE)
+        callbacks = (
+            CallEntry.objects.filter(
+                campaign=campaign, state=EntryState.CALLBACK, agent=agent, next_call_at__lte=now
+            )
+            .exclude(blocked_customers_q(goal=campaign.goal))
+            .exclude(Exists(held))
+            .order_by("next_call_at", "pk")
+        )
+        queued = (
+            callable_entries(campaign=campaign, now=now)
+            .filter(Q(agent=agent) | Q(agent__isnull=True))
+            .order_by("next_call_at", "pk")
+        )
+        for candidates in (callbacks, queued):
+            entry = _claim_one(candidates, now=now)
+            if entry is not None:
+                return CallAttempt.objects.select_related("entry", "campaign", "customer").get(
+                    pk=_attempt_open(entry=entry, agent=agent, state=AttemptState.PREVIEW, now=now).pk
+                )
+    return None
+
+
+def _attempt_open(*, entry: CallEntry, agent: Agent | None, state: str, now: dt.datetime) -> CallAttempt:
+    return CallAttempt.objects.create(
+        entry=entry,
+        campaign_id=entry.campaign_id,
+        customer_id=entry.customer_id,
+        agent=agent,
+        state=state,
+        started_at=now,
+    )
+
+
+def _agent_state(agent_id: int | None, state: str, now: dt.datetime) -> None:
+    if agent_id is not None:
+        Agent.objects.filter(pk=agent_id).update(state=state, state_since=now)
+
+
+def attempt_call(*, attempt: CallAttempt, through_dialer: bool) -> CallAttempt:
+    """The agent clicks "Call" on a previewed customer: the dialer process is asked to originate to the agent's
+    extension, or (no dialer) the agent dials by hand and talk time starts now. A customer who may no longer be
+    called (checked right now) is taken off the call and Conflict is raised."""
+    with transaction.atomic():
+        reason = _attempt_call(attempt=attempt, through_dialer=through_dialer)
+    if reason:
+        raise Conflict(_("This customer may not be called now; the next one is coming."))
+    return CallAttempt.objects.get(pk=attempt.pk)
+
+
+def _attempt_call(*, attempt: CallAttempt, through_dialer: bool) -> str:
+    attempt = CallAttempt.objects.select_for_update().select_related("entry").get(pk=attempt.pk)
+    if attempt.state != AttemptState.PREVIEW:
+        raise Conflict(_("This call has already started."))
+    campaign = Campaign.objects.get(pk=attempt.campaign_id)
+    reason = dial_check(entry=attempt.entry, goal=campaign.goal)
+    if reason:
+        _attempt_blocked(attempt=attempt, reason=reason)
+        return reason
+    now = timezone.now()
+    if through_dialer:
+        attempt.state = AttemptState.REQUESTED
+    else:
+        attempt.state, attempt.answered_at, attempt.dial_result = (
+            AttemptState.TALKING,
+            now,
+            DialResult.ANSWERED,
+        )
+    attempt.save(update_fields=["state", "answered_at", "dial_result"])
+    CallEntry.objects.filter(pk=attempt.entry_id).update(attempts=attempt.entry.attempts + 1)
+    _agent_state(attempt.agent_id, AgentState.ON_CALL, now)
+    return ""
+
+
+def _attempt_blocked(*, attempt: CallAttempt, reason: str) -> None:
+    """A customer found not callable right before the dial: the attempt closes unrecorded (no call was made);
+    blocked customers leave the list, those outside the call window go back to the queue."""
+    now = timezone.now()
+    CallAttempt.objects.filter(pk=attempt.pk).update(
+        state=AttemptState.DONE, closed_at=now, detail=f"not dialled: {reason}"
+    )
+    if reason == "blocked":
+        _entry_done(entry_id=attempt.entry_id, outcome="blocked", outbox_state=OutboxState.SKIPPED, now=now)
+    else:
+        CallEntry.objects.filter(pk=attempt.entry_id).update(
+            state=EntryState.QUEUED,
+            claim_token="",
+            lease_until=None,
+            next_call_at=now + dt.timedelta(minutes=15),
+        )
+    _agent_state(attempt.agent_id, AgentState.READY, now)
+
+
+@transaction.atomic
+def attempt_hang_up(*, attempt: CallAttempt, at: dt.datetime | None = None) -> CallAttempt:
+    """The call ended (the agent hung up, or the dialer saw the hangup): talk time is measured, wrap-up starts."""
+    attempt = CallAttempt.objects.select_for_update().get(pk=attempt.pk)
+    if attempt.state not in (AttemptState.TALKING, AttemptState.DIALING, AttemptState.REQUESTED):
+        return attempt
+    now = at or timezone.now()
+    attempt.ended_at = now
+    if attempt.answered_at is not None:
+        attempt.talk_seconds = max(0, int((now - attempt.answered_at).total_seconds()))
+    attempt.state = AttemptState.WRAP_UP
+    attempt.save(update_fields=["ended_at", "talk_seconds", "state"])
+    _agent_state(attempt.agent_id, AgentState.WRAP_UP, now)
+    return attempt
+
+
+def _cost(*, talk_seconds: int, tariff_per_minute: Decimal) -> Decimal:
+    """Per-second billing of the per-minute tariff, rounded to the cent."""
+    return (tariff_per_minute * Decimal(talk_seconds) / Decimal(60)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+
+
+def _entry_done(*, entry_id: int, outcome: str, outbox_state: str, now: dt.datetime) -> None:
+    entry = CallEntry.objects.get(pk=entry_id)
+    CallEntry.objects.filter(pk=entry_id).update(
+        state=EntryState.DONE, last_outcome=outcome, claim_token="", lease_until=None, done_at=now
+    )
+    OutboxMessage.objects.filter(pk=entry.outbox_id).update(
+        state=outbox_state, sent_at=now if outbox_state == OutboxState.SENT else None, error=outcome[:500]
+    )
+    if not CallEntry.objects.filter(campaign_id=entry.campaign_id).exclude(state=EntryState.DONE).exists():
+        transaction.on_commit(lambda: campaign_complete_if_done(campaign_id=entry.campaign_id))
+
+
+@transaction.atomic
+def attempt_close(
+    *,
+    actor: Actor,
+    attempt: CallAttempt,
+    outcome: OutcomeCode,
+    notes: str = "",
+    callback_at: dt.datetime | None = None,
+    detail: str = "",
+) -> CallAttempt:
+    """Record the attempt's outcome: one interaction (duration, cost), then what the outcome code says: retry
+    later, call back (same agent), a follow-up task, do not call (consent withdrawn everywhere), wrong number
+    (suppressed), or done. The agent is ready again (or paused, if asked during the call)."""
+    attempt = CallAttempt.objects.select_for_update().select_related("entry", "customer").get(pk=attempt.pk)
+    if attempt.state == AttemptState.DONE:
+        raise Conflict(_("This call is already recorded."))
+    if outcome.campaign_id != attempt.campaign_id:
+        raise ValidationFailed({"outcome": [_("Choose an outcome of this campaign.")]})
+    errors: dict[str, list[str]] = {}
+    now = timezone.now()
+    if outcome.action == OutcomeAction.CALLBACK:
+        if callback_at is None:
+            errors["callback_at"] = [_("Give the time to call back.")]
+        elif callback_at <= now:
+            errors["callback_at"] = [_("The time to call back must be in the future.")]
+    if len(notes) > 5000:
+        errors["notes"] = [_("At most %(n)d characters.") % {"n": 5000}]
+    if errors:
+        raise ValidationFailed(errors)
+    if attempt.state in (AttemptState.TALKING, AttemptState.DIALING, AttemptState.REQUESTED):
+        attempt.ended_at = now
+        if attempt.answered_at is not None:
+            attempt.talk_seconds = max(0, int((now - attempt.answered_at).total_seconds()))
+    if attempt.state == AttemptState.PREVIEW and attempt.entry.attempts == 0:
+        # An outcome without a call (e.g. the agent knows the number is wrong) still counts as an attempt.
+        CallEntry.objects.filter(pk=attempt.entry_id).update(attempts=1)
+        attempt.entry.attempts = 1
+    if outcome.code in DialResult.values and outcome.code != DialResult.ANSWERED:
+        # Dialled by hand and not reached: the agent's outcome is the call's result, and nobody talked.
+        attempt.dial_result, attempt.answered_at, attempt.talk_seconds = outcome.code, None, 0
+    if attempt.ended_at is not None:
+        attempt.wrap_up_seconds = max(0, int((now - attempt.ended_at).total_seconds()))
+    settings_row = call_settings_for(campaign_id=attempt.campaign_id)
+    attempt.cost = _cost(talk_seconds=attempt.talk_seconds, tariff_per_minute=settings_row.tariff_per_minute)
+    attempt.outcome, attempt.notes, attempt.closed_at = outcome, notes, now
+    attempt.callback_at = callback_at if outcome.action == OutcomeAction.CALLBACK else None
+    attempt.state = AttemptState.DONE
+    attempt.detail = (detail or attempt.detail)[:200]
+    employee = attempt.agent.user if attempt.agent_id and attempt.agent else None
+    interaction = Interaction.objects.create(
+        customer_id=attempt.customer_id,
+        kind=InteractionKind.CALL,
+        channel=InteractionChannel.PHONE,
+        direction=Direction.OUTBOUND,
+        occurred_at=attempt.answered_at or attempt.started_at,
+        outcome=outcome.interaction_outcome,
+        duration_seconds=attempt.talk_seconds,
+        cost=attempt.cost,
+        employee=employee,
+        campaign_id=attempt.campaign_id,
+        notes=notes,
+        source=f"call-attempt:{attempt.pk}",
+    )
+    attempt.interaction_id = interaction.pk
+    if outcome.action == OutcomeAction.INTERESTED:
+        followup = followup_create(
+            actor=actor,
+            customer=attempt.customer,
+            source=FollowUpSource.CALL_INTERESTED,
+            source_ref=f"call-attempt:{attempt.pk}",
+            subject=_("Interested on a call: %(campaign)s")
+            % {"campaign": Campaign.objects.get(pk=attempt.campaign_id).name},
+            details=notes,
+        )
+        attempt.followup_id = followup.pk
+    attempt.save()
+    if attempt.cost:
+        from django.db.models import F
+
+        Campaign.objects.filter(pk=attempt.campaign_id).update(cost_actual=F("cost_actual") + attempt.cost)
+    _entry_after(attempt=attempt, outcome=outcome, actor=actor, now=now)
+    if attempt.agent_id is not None:
+        agent = Agent.objects.select_for_update().get(pk=attempt.agent_id)
+        if agent.state in (AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.READY):
+            agent.state = AgentState.PAUSED if agent.pause_after_call else AgentState.READY
+            agent.state_since, agent.pause_after_call = now, False
+            agent.save(update_fields=["state", "state_since", "pause_after_call", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        instance=attempt,
+        before=None,
+        after=model_snapshot(attempt),
+        record=attempt.customer,
+    )
+    return attempt
+
+
+def _entry_after(*, attempt: CallAttempt, outcome: OutcomeCode, actor: Actor, now: dt.datetime) -> None:
+    entry = CallEntry.objects.get(pk=attempt.entry_id)
+    action = outcome.action
+    if action == OutcomeAction.CALLBACK:
+        CallEntry.objects.filter(pk=entry.pk).update(
+            state=EntryState.CALLBACK,
+            agent_id=attempt.agent_id,
+            next_call_at=attempt.callback_at,
+            claim_token="",
+            lease_until=None,
+            last_outcome=outcome.code,
+        )
+        return
+    if action == OutcomeAction.RETRY and entry.attempts < outcome.retry_attempts:
+        CallEntry.objects.filter(pk=entry.pk).update(
+            state=EntryState.QUEUED,
+            next_call_at=now + dt.timedelta(minutes=outcome.retry_minutes),
+            claim_token="",
+            lease_until=None,
+            last_outcome=outcome.code,
+        )
+        return
+    if action == OutcomeAction.DO_NOT_CALL:
+        customer_do_not_call(actor=actor, customer=attempt.customer, source=f"call-attempt:{attempt.pk}")
+    elif action == OutcomeAction.WRONG_NUMBER and entry.phone:
+        Suppression.objects.get_or_create(
+            channel=CampaignChannel.PHONE,
+            address=entry.phone,
+            defaults={"reason": Suppression.Reason.INVALID_NUMBER, "detail": f"call-attempt:{attempt.pk}"},
+        )
+    _entry_done(
+        entry_id=entry.pk,
+        outcome=outcome.code,
+        outbox_state=OutboxState.SENT if outcome.contacted else OutboxState.FAILED,
+        now=now,
+    )
+
+
+def customer_do_not_call(*, actor: Actor, customer: Customer, source: str) -> None:
+    """The customer asked not to be called: phone consent withdrawn for every purpose through the customers
+    service, so every campaign's queue and the dialer stop at once."""
+    for purpose in ConsentPurpose.values:
+        consent_set(
+            actor=actor,
+            customer=customer,
+            channel=Channel.PHONE,
+            purpose=purpose,
+            granted=False,
+            source=f"do not call ({source})",
+        )
+
+
+# Leases that ran out ---------------------------------------------------------------------------------------------
+def stale_release(*, now: dt.datetime | None = None) -> int:
+    """Entries whose holder stopped renewing the lease (a closed browser, a dead dialer): the open attempt is
+    recorded as it stands and the customer goes back to the queue; silent agents go offline. Answer how many
+    entries came back."""
+    now = now or timezone.now()
+    stale = list(
+        CallEntry.objects.filter(state=EntryState.ACTIVE, lease_until__lt=now).values_list("pk", flat=True)
+    )
+    for entry_id in stale:
+        _stale_entry_release(entry_id=entry_id, now=now)
+    Agent.objects.exclude(state=AgentState.OFFLINE).filter(
+        heartbeat_at__lt=now - dt.timedelta(seconds=LEASE_SECONDS)
+    ).exclude(
+        pk__in=CallAttempt.objects.exclude(state=AttemptState.DONE)
+        .filter(agent__isnull=False)
+        .values("agent_id")
+    ).update(state=AgentState.OFFLINE, state_since=now)
+    return len(stale)
+
+
+@transaction.atomic
+def _stale_entry_release(*, entry_id: int, now: dt.datetime) -> None:
+    entry = CallEntry.objects.select_for_update().get(pk=entry_id)
+    if entry.state != EntryState.ACTIVE or entry.lease_until is None or entry.lease_until >= now:
+        return
+    settings_row = call_settings_for(campaign_id=entry.campaign_id)
+    for attempt in CallAttempt.objects.filter(entry=entry).exclude(state=AttemptState.DONE):
+        ended = attempt.ended_at or entry.lease_until
+        talk = attempt.talk_seconds
+        if attempt.answered_at is not None and attempt.ended_at is None:
+            talk = max(0, int((ended - attempt.answered_at).total_seconds()))
+        cost = _cost(talk_seconds=talk, tariff_per_minute=settings_row.tariff_per_minute)
+        dialled = attempt.state != AttemptState.PREVIEW
+        interaction_id = None
+        if dialled:
+            interaction_id = Interaction.objects.create(
+                customer_id=attempt.customer_id,
+                kind=InteractionKind.CALL,
+                channel=InteractionChannel.PHONE,
+                direction=Direction.OUTBOUND,
+                occurred_at=attempt.answered_at or attempt.started_at,
+                outcome=_DIAL_INTERACTION_OUTCOME.get(attempt.dial_result, Outcome.OTHER),  # type: ignore[call-overload]
+                duration_seconds=talk,
+                cost=cost,
+                employee_id=attempt.agent.user_id if attempt.agent else None,
+                campaign_id=attempt.campaign_id,
+                notes=attempt.notes,
+                source=f"call-attempt:{attempt.pk}",
+            ).pk
+        CallAttempt.objects.filter(pk=attempt.pk).update(
+            state=AttemptState.DONE,
+            ended_at=ended if dialled else None,
+            closed_at=now,
+            talk_seconds=talk,
+            cost=cost,
+            interaction_id=interaction_id,
+            detail="lease expired: the console or the dialer stopped answering",
+        )
+        if attempt.agent_id is not None:
+            Agent.objects.filter(pk=attempt.agent_id).update(state=AgentState.OFFLINE, state_since=now)
+    # Back in the queue for any agent of the campaign (its holder is offline now).
+    CallEntry.objects.filter(pk=entry.pk).update(
+        state=EntryState.QUEUED,
+        agent=None,
+        claim_token="",
+        lease_until=None,
+        next_call_at=entry.lease_until,
+        last_outcome="lease_expired",
+    )
+
+
+def entries_release(*, entry_ids: Iterable[int]) -> int:
+    """Give entries taken but never dialled back to the queue (the dialer found no free agent for them)."""
+    return CallEntry.objects.filter(pk__in=list(entry_ids), state=EntryState.ACTIVE).update(
+        state=EntryState.QUEUED, claim_token="", lease_until=None
+    )
