@@ -298,13 +298,15 @@ def test_a_closed_browser_leaves_the_attempt_recorded_and_the_customer_back_in_t
     agent.campaigns.add(campaign)
     other.campaigns.add(campaign)
     _ready(agent)
-    attempt = _talk(agent, 40)
+    attempt = _talk(agent, 100)
     # when the console stops renewing the lease and the lease runs out
-    later = timezone.now() + dt.timedelta(seconds=services.LEASE_SECONDS + 1)
-    assert services.stale_release(now=later) == 1
+    gone = timezone.now() - dt.timedelta(seconds=services.LEASE_SECONDS + 1)
+    CallEntry.objects.update(lease_until=attempt.answered_at + dt.timedelta(seconds=60))
+    agent.__class__.objects.filter(pk=agent.pk).update(heartbeat_at=gone)
+    assert services.stale_release() == 1
     attempt.refresh_from_db()
     assert attempt.state == AttemptState.DONE
-    assert attempt.talk_seconds >= 40 and attempt.interaction_id is not None
+    assert (attempt.talk_seconds, attempt.cost) == (60, Decimal("600.00"))
     assert attempt.detail.startswith("lease expired")
     assert Interaction.objects.get(pk=attempt.interaction_id).duration_seconds == attempt.talk_seconds
     entry = CallEntry.objects.get()
