@@ -23,6 +23,7 @@ from navid.campaigns.models import Campaign
 from navid.core.models import TimeStampedModel
 from navid.customers.models import Customer
 from navid.interactions.models import Outcome
+from navid.sales.models import FollowUp
 
 
 class DialMode(models.TextChoices):
@@ -348,7 +349,9 @@ class CallAttempt(models.Model):
     callback_at = models.DateTimeField(_("call back at"), null=True, blank=True)
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     interaction_id = models.BigIntegerField(null=True, blank=True)
-    followup_id = models.BigIntegerField(null=True, blank=True)
+    followup = models.ForeignKey(
+        FollowUp, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
 
     class Meta:
         verbose_name = _("call attempt")

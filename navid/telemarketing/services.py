@@ -58,6 +58,8 @@ from navid.telemarketing.models import (
     EntryState,
     OutcomeAction,
     OutcomeCode,
+    ScriptBranch,
+    ScriptNode,
 )
 
 # How long a taken entry stays with its holder without a heartbeat; the console polls every 2 seconds.
@@ -742,7 +744,7 @@ def attempt_close(
             % {"campaign": Campaign.objects.get(pk=attempt.campaign_id).name},
             details=notes,
         )
-        attempt.followup_id = followup.pk
+        attempt.followup = followup
     attempt.save()
     if attempt.cost:
         from django.db.models import F
@@ -895,3 +897,89 @@ def entries_release(*, entry_ids: Iterable[int]) -> int:
     return CallEntry.objects.filter(pk__in=list(entry_ids), state=EntryState.ACTIVE).update(
         state=EntryState.QUEUED, claim_token="", lease_until=None
     )
+
+
+# Scripts and agents ------------------------------------------------------------------------------------------------
+@transaction.atomic
+def script_node_save(
+    *, actor: Actor, campaign: Campaign, values: Mapping[str, Any], node: ScriptNode | None = None
+) -> ScriptNode:
+    """Add or change one step of a campaign's script; at least one text; one first step per campaign."""
+    _require(actor, "telemarketing.manage_call_campaigns")
+    before = model_snapshot(node) if node else None
+    node = node or ScriptNode(campaign=campaign)
+    for name, value in values.items():
+        setattr(node, name, value)
+    _full_clean(node, exclude=["campaign"])
+    if not (node.text_fa or node.text_ru or node.text_en):
+        raise ValidationFailed({"text_fa": [_("Write the text in at least one language.")]})
+    if ScriptNode.objects.filter(campaign=campaign, key=node.key).exclude(pk=node.pk).exists():
+        raise ValidationFailed({"key": [_("This script already has a step with this key.")]})
+    node.save()
+    if node.is_start:
+        ScriptNode.objects.filter(campaign=campaign, is_start=True).exclude(pk=node.pk).update(is_start=False)
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE if before else AuditAction.CREATE,
+        instance=node,
+        before=before,
+        after=model_snapshot(node),
+    )
+    return node
+
+
+@transaction.atomic
+def script_branch_save(*, actor: Actor, node: ScriptNode, values: Mapping[str, Any]) -> ScriptBranch:
+    """Add an answer to a script step, leading to another step of the same campaign (or ending the script)."""
+    _require(actor, "telemarketing.manage_call_campaigns")
+    branch = ScriptBranch(node=node)
+    for name, value in values.items():
+        setattr(branch, name, value)
+    _full_clean(branch, exclude=["node"])
+    if not (branch.answer_fa or branch.answer_ru or branch.answer_en):
+        raise ValidationFailed({"answer_fa": [_("Write the answer in at least one language.")]})
+    if branch.next_node is not None and branch.next_node.campaign_id != node.campaign_id:
+        raise ValidationFailed({"next_node": [_("Choose a step of this campaign's script.")]})
+    branch.save()
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, instance=branch, before=None, after=model_snapshot(branch)
+    )
+    return branch
+
+
+AGENT_FIELDS = ("extension", "languages", "region", "skills")
+
+
+@transaction.atomic
+def agent_save(
+    *, actor: Actor, user: Any, values: Mapping[str, Any], campaigns: Sequence[Campaign] | None = None
+) -> Agent:
+    """The supervisor sets an agent's extension, languages, region, skills and campaigns (audited)."""
+    _require(actor, "telemarketing.supervise_calls")
+    if not user.has_perm("telemarketing.work_console"):
+        raise ValidationFailed({"user": [_("This user is not a contact-centre agent.")]})
+    agent = agent_for(user=user)
+    before = model_snapshot(agent)
+    for name, value in values.items():
+        if name not in AGENT_FIELDS:
+            raise ValidationFailed({name: [_("is not a setting of an agent")]})
+        setattr(agent, name, value)
+    errors: dict[str, list[str]] = {}
+    if not isinstance(agent.languages, list) or any(
+        code not in ("fa", "ru", "en") for code in agent.languages
+    ):
+        errors["languages"] = [_("Choose languages from fa, ru and en.")]
+    if not isinstance(agent.skills, list) or any(not isinstance(s, str) or not s for s in agent.skills):
+        errors["skills"] = [_("Give skills as words.")]
+    if errors:
+        raise ValidationFailed(errors)
+    _full_clean(agent, exclude=["user", "languages", "skills"])
+    agent.save()
+    if campaigns is not None:
+        agent.campaigns.set(campaigns)
+        for campaign in campaigns:
+            call_list_assign(campaign_id=campaign.pk)
+    audit_record(
+        actor=actor, action=AuditAction.UPDATE, instance=agent, before=before, after=model_snapshot(agent)
+    )
+    return agent
