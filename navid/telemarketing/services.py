@@ -983,3 +983,120 @@ def agent_save(
         actor=actor, action=AuditAction.UPDATE, instance=agent, before=before, after=model_snapshot(agent)
     )
     return agent
+
+
+# What the dialer process reports ---------------------------------------------------------------------------------
+@transaction.atomic
+def entry_not_dialled(*, entry: CallEntry, reason: str) -> None:
+    """The check right before a dial refused: a blocked customer leaves the list (outbox row skipped), one outside
+    the call window goes back to the queue for later."""
+    now = timezone.now()
+    if reason == "blocked":
+        _entry_done(entry_id=entry.pk, outcome="blocked", outbox_state=OutboxState.SKIPPED, now=now)
+    else:
+        CallEntry.objects.filter(pk=entry.pk).update(
+            state=EntryState.QUEUED,
+            claim_token="",
+            lease_until=None,
+            next_call_at=now + dt.timedelta(minutes=15),
+        )
+
+
+@transaction.atomic
+def attempt_not_sent(*, attempt_pk: int, detail: str) -> None:
+    """The dialer could not send the call (the exchange is down): no call happened, so no attempt is counted; a
+    previewed call goes back to its agent, a paced one's customer back to the queue."""
+    attempt = CallAttempt.objects.select_for_update().select_related("entry").get(pk=attempt_pk)
+    now = timezone.now()
+    if call_settings_for(campaign_id=attempt.campaign_id).mode == DialMode.PREVIEW and attempt.agent_id:
+        CallAttempt.objects.filter(pk=attempt.pk).update(
+            state=AttemptState.PREVIEW, detail=f"not sent: {detail}"[:200]
+        )
+        CallEntry.objects.filter(pk=attempt.entry_id, attempts__gt=0).update(
+            attempts=attempt.entry.attempts - 1
+        )
+        _agent_state(attempt.agent_id, AgentState.READY, now)
+        return
+    CallAttempt.objects.filter(pk=attempt.pk).update(
+        state=AttemptState.DONE, closed_at=now, detail=f"not sent: {detail}"[:200]
+    )
+    CallEntry.objects.filter(pk=attempt.entry_id).update(
+        state=EntryState.QUEUED,
+        claim_token="",
+        lease_until=None,
+        attempts=max(0, attempt.entry.attempts - 1),
+    )
+    _agent_state(attempt.agent_id, AgentState.READY, now)
+
+
+def agent_release(*, agent_id: int) -> None:
+    """An agent reserved for a call that could not be bridged is ready again."""
+    Agent.objects.filter(pk=agent_id, state=AgentState.ON_CALL).update(
+        state=AgentState.READY, state_since=timezone.now()
+    )
+
+
+@transaction.atomic
+def attempt_answered(*, attempt_pk: int, at: dt.datetime) -> None:
+    """The customer answered: talk time starts (talking at once when an agent is on the call)."""
+    attempt = CallAttempt.objects.select_for_update().get(pk=attempt_pk)
+    if attempt.state == AttemptState.DONE:
+        return
+    attempt.answered_at, attempt.dial_result = at, DialResult.ANSWERED
+    if attempt.agent_id is not None:
+        attempt.state = AttemptState.TALKING
+    attempt.save(update_fields=["answered_at", "dial_result", "state"])
+
+
+def _dial_code(*, campaign_id: int, code: str) -> OutcomeCode:
+    """The campaign's outcome code for a dial result; the default one is added if the campaign lacks it."""
+    found = OutcomeCode.objects.filter(campaign_id=campaign_id, code=code).first()
+    if found is not None:
+        return found
+    for position, row in enumerate(DEFAULT_OUTCOMES):
+        if row[0] == code:
+            name, fa, ru, en, action, outcome, contacted, converted, attempts, minutes, for_agents = row
+            return OutcomeCode.objects.create(
+                campaign_id=campaign_id,
+                code=name,
+                label_fa=fa,
+                label_ru=ru,
+                label_en=en,
+                action=action,
+                interaction_outcome=outcome,
+                contacted=contacted,
+                converted=converted,
+                retry_attempts=attempts,
+                retry_minutes=minutes,
+                for_agents=for_agents,
+                position=position,
+            )
+    raise ValueError(f"no default outcome code {code!r}")
+
+
+def attempt_ended(
+    *, attempt_pk: int, result: str, at: dt.datetime, talk_seconds: int | None, detail: str
+) -> CallAttempt:
+    """The dialer reports the end of a call. After a talk with an agent, the agent's wrap-up starts (the agent
+    records the outcome); otherwise the attempt is closed with the campaign's outcome code of the result (busy,
+    no answer, failed, abandoned), whose retry rule decides what becomes of the customer."""
+    attempt = CallAttempt.objects.get(pk=attempt_pk)
+    if attempt.state == AttemptState.DONE:
+        return attempt
+    talked = result == DialResult.ANSWERED and attempt.agent_id is not None
+    if talked:
+        with transaction.atomic():
+            attempt = attempt_hang_up(attempt=attempt, at=at)
+            if talk_seconds is not None:
+                CallAttempt.objects.filter(pk=attempt.pk).update(
+                    talk_seconds=talk_seconds, detail=detail[:200]
+                )
+        return CallAttempt.objects.get(pk=attempt.pk)
+    code = result if result in DIAL_RESULT_CODES.values() else "abandoned"
+    CallAttempt.objects.filter(pk=attempt.pk).update(ended_at=at, dial_result=code)
+    return attempt_close(
+        actor=None,
+        attempt=attempt,
+        outcome=_dial_code(campaign_id=attempt.campaign_id, code=code),
+        detail=detail,
+    )

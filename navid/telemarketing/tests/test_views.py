@@ -147,7 +147,14 @@ def test_manager_sets_up_settings_outcomes_and_script(make_user: Any) -> None:
     assert OutcomeCode.objects.filter(campaign=campaign, code="has_product", contacted=True).count() == 1
     client.post(
         reverse("telemarketing:node-add", args=[campaign.pk]),
-        {"key": "hello", "kind": "statement", "title": "Greeting", "text_fa": "سلام", "position": "0", "is_start": "on"},
+        {
+            "key": "hello",
+            "kind": "statement",
+            "title": "Greeting",
+            "text_fa": "سلام",
+            "position": "0",
+            "is_start": "on",
+        },
     )
     node = ScriptNode.objects.get(campaign=campaign)
     empty = client.post(
