@@ -1,4 +1,4 @@
-"""The `navid` command: demo, web, worker, import (customers, interactions), manage."""
+"""The `navid` command: demo, web, worker, dialer, import (customers, interactions), manage."""
 
 from __future__ import annotations
 
@@ -249,6 +249,15 @@ def cmd_import_interactions(args: argparse.Namespace) -> int:
     return 0 if job.state == job.State.SUCCEEDED else 1
 
 
+def cmd_dialer(args: argparse.Namespace) -> int:
+    """The telemarketing dialer process of this site (docs/telemarketing.md)."""
+    _setup()
+    from django.core.management import call_command
+
+    call_command("dialer", tick=args.tick)
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "navid.settings")
     from django.core.management import execute_from_command_line
@@ -277,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int, default=None)
     worker.set_defaults(func=cmd_worker)
+
+    dialer = sub.add_parser("dialer", help="run the telemarketing dialer process (NAVID_AMI_URL)")
+    dialer.add_argument("--tick", type=float, default=0.5, help="seconds between two pacing rounds")
+    dialer.set_defaults(func=cmd_dialer)
 
     imp = sub.add_parser("import", help="import data from a file")
     imp_sub = imp.add_subparsers(dest="what", required=True)
