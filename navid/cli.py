@@ -58,6 +58,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.offers.models import Offer
     from navid.segments.models import CustomerValue
     from navid.segments.value_services import values_recompute
+    from navid.telemarketing.demo import DEMO_CALL_CAMPAIGN, telemarketing_demo_seed
 
     print("Preparing the database ...", flush=True)
     _migrate()
@@ -92,6 +93,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     if campaigns_demo_seed() is not None:
         print("A demo email campaign waits for the director's approval (Campaigns).", flush=True)
+    if telemarketing_demo_seed() is not None:
+        print(
+            f"A demo call campaign runs: log in as agent, open the Console, press Ready ({DEMO_CALL_CAMPAIGN})."
+        )
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
