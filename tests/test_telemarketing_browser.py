@@ -36,7 +36,9 @@ def test_agent_ready_sees_the_customer_and_records_an_outcome(live_server: Any, 
     agent = AgentFactory(user=user)
     customer = phone_customers(1, first_name="Sara", last_name="Karimi", language="en")[0]
     campaign = call_campaign(customers=[customer], agents=[agent])
-    hello = ScriptNodeFactory(campaign=campaign, key="hello", is_start=True, text_en="Hello, Navid Bank here.")
+    hello = ScriptNodeFactory(
+        campaign=campaign, key="hello", is_start=True, text_en="Hello, Navid Bank here."
+    )
     offer = ScriptNodeFactory(campaign=campaign, key="offer", text_en="A term deposit at 23 % for you.")
     ScriptBranchFactory(node=hello, answer_en="Has a minute", next_node=offer)
     base = live_server.url

@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
+from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,7 @@ class DialerProcess:
                 pk__in=[call.entry_pk for call in self.calls.values()], state=EntryState.ACTIVE
             ).update(lease_until=lease)
 
-    def _paced_campaigns(self) -> list[tuple[int, str, float]]:
+    def _paced_campaigns(self) -> list[tuple[int, str, Decimal]]:
         return list(
             CallSettings.objects.filter(
                 campaign__state=State.RUNNING, mode__in=[DialMode.PROGRESSIVE, DialMode.PREDICTIVE]

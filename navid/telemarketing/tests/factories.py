@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 import factory
@@ -68,8 +69,8 @@ def phone_customers(count: int, **kwargs: Any) -> list[Customer]:
 def call_campaign(
     *,
     customers: list[Customer],
-    agents: list[Agent] = (),
-    **settings: Any,  # type: ignore[assignment]
+    agents: Sequence[Agent] = (),
+    **settings: Any,
 ) -> Campaign:
     """A running phone campaign with call settings, default outcome codes, its outbox and call list, worked by
     `agents`."""

@@ -181,6 +181,7 @@ def test_interested_outcome_records_interaction_cost_and_a_follow_up(
             actor=agent.user, attempt=attempt, outcome=code(campaign, "interested"), notes="wants a deposit"
         )
     assert (closed.state, closed.talk_seconds, closed.cost) == (AttemptState.DONE, 90, Decimal("900.00"))
+    assert closed.interaction_id is not None and closed.followup_id is not None
     interaction = Interaction.objects.get(pk=closed.interaction_id)
     assert (
         interaction.kind,
@@ -243,6 +244,7 @@ def test_retry_rule_requeues_until_the_attempts_run_out() -> None:
         assert entry.attempts == number
         if number < 3:
             assert entry.state == EntryState.QUEUED
+            assert entry.next_call_at is not None
             assert before + dt.timedelta(minutes=30) <= entry.next_call_at
             CallEntry.objects.update(next_call_at=timezone.now())
     assert CallEntry.objects.get().state == EntryState.DONE
@@ -301,6 +303,7 @@ def test_a_closed_browser_leaves_the_attempt_recorded_and_the_customer_back_in_t
     attempt = _talk(agent, 100)
     # when the console stops renewing the lease and the lease runs out
     gone = timezone.now() - dt.timedelta(seconds=services.LEASE_SECONDS + 1)
+    assert attempt.answered_at is not None
     CallEntry.objects.update(lease_until=attempt.answered_at + dt.timedelta(seconds=60))
     agent.__class__.objects.filter(pk=agent.pk).update(heartbeat_at=gone)
     assert services.stale_release() == 1
@@ -308,6 +311,7 @@ def test_a_closed_browser_leaves_the_attempt_recorded_and_the_customer_back_in_t
     assert attempt.state == AttemptState.DONE
     assert (attempt.talk_seconds, attempt.cost) == (60, Decimal("600.00"))
     assert attempt.detail.startswith("lease expired")
+    assert attempt.interaction_id is not None
     assert Interaction.objects.get(pk=attempt.interaction_id).duration_seconds == attempt.talk_seconds
     entry = CallEntry.objects.get()
     assert (entry.state, entry.attempts, entry.last_outcome) == (EntryState.QUEUED, 1, "lease_expired")
