@@ -26,9 +26,9 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
