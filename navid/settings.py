@@ -175,6 +175,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navid.campaigns.scheduling.start_due_campaigns",
         "schedule": 60.0,
     },
+    # Calls whose console or dialer stopped renewing the lease: recorded, customers back in the queue.
+    "telemarketing-stale-calls": {
+        "task": "navid.telemarketing.tasks.release_stale_calls",
+        "schedule": 30.0,
+    },
 }
 # Task modules that are not called tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["navid.campaigns.scheduling"]

@@ -175,6 +175,8 @@ class CallEntry(models.Model):
         indexes = [
             models.Index(fields=["campaign", "state", "next_call_at"], name="call_entry_queue"),
             models.Index(fields=["agent", "state", "next_call_at"], name="call_entry_agent"),
+            # Leases that run out are looked for often: only the few active entries are indexed.
+            models.Index(fields=["lease_until"], name="call_entry_lease", condition=Q(state="active")),
         ]
         constraints = [
             # Two agents (or the dialer and an agent) can never hold the same customer at once, in any campaign.

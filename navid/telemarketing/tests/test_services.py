@@ -395,3 +395,16 @@ def test_call_settings_are_checked(make_user: Any) -> None:
     )
     with pytest.raises(PermissionDenied):
         services.call_settings_save(actor=UserFactory(role=Role.AGENT), campaign=campaign, values={})
+
+
+def test_the_stale_calls_task_releases_expired_leases() -> None:
+    from navid.telemarketing.tasks import release_stale_calls
+
+    agent = AgentFactory()
+    call_campaign(customers=phone_customers(1), agents=[agent])
+    _ready(agent)
+    assert services.next_call_take(agent=agent) is not None
+    assert release_stale_calls() == 0
+    CallEntry.objects.update(lease_until=timezone.now() - dt.timedelta(seconds=1))
+    assert release_stale_calls() == 1
+    assert CallEntry.objects.get().state == EntryState.QUEUED
