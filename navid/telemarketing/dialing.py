@@ -115,25 +115,25 @@ class DialerProcess:
     # Ticks ---------------------------------------------------------------------------------------------------------
     async def tick(self) -> None:
         """One round: leases, preview requests, then pacing per campaign."""
-        await sync_to_async(self._leases_renew)()
+        await sync_to_async(self._leases_renew)([call.entry_pk for call in self.calls.values()])
         if time.monotonic() - self._stale_checked > STALE_EVERY_SECONDS:
             self._stale_checked = time.monotonic()
             await sync_to_async(services.stale_release)()
-        for request in await sync_to_async(self._preview_requests)():
+        for request in await sync_to_async(self._preview_requests)(set(self.calls)):
             await self._originate(request)
         for campaign_id, mode, limit in await sync_to_async(self._paced_campaigns)():
-            started = time.perf_counter()
-            plan = await sync_to_async(self._plan)(campaign_id=campaign_id, mode=mode, limit=limit)
-            self.timing.seconds.append(time.perf_counter() - started)
+            # A copy of the calls followed, read in the event loop: the database thread never iterates the live dict.
+            calls = list(self.calls.values())
+            plan = await sync_to_async(self._plan)(
+                campaign_id=campaign_id, mode=mode, limit=limit, calls=calls
+            )
             for request in plan:
                 await self._originate(request)
 
-    def _leases_renew(self) -> None:
-        if self.calls:
+    def _leases_renew(self, entry_ids: list[int]) -> None:
+        if entry_ids:
             lease = timezone.now() + dt.timedelta(seconds=services.LEASE_SECONDS)
-            CallEntry.objects.filter(
-                pk__in=[call.entry_pk for call in self.calls.values()], state=EntryState.ACTIVE
-            ).update(lease_until=lease)
+            CallEntry.objects.filter(pk__in=entry_ids, state=EntryState.ACTIVE).update(lease_until=lease)
 
     def _paced_campaigns(self) -> list[tuple[int, str, Decimal]]:
         return list(
@@ -147,9 +147,9 @@ class DialerProcess:
             .iterator()
         )
 
-    def _free_agents(self, campaign_id: int) -> list[Agent]:
+    def _free_agents(self, campaign_id: int, calls: list[_Call]) -> list[Agent]:
         """Ready agents of the campaign with an extension and no call in hand (in this process or the console)."""
-        busy_here = {call.agent_id for call in self.calls.values() if call.agent_id is not None}
+        busy_here = {call.agent_id for call in calls if call.agent_id is not None}
         open_attempt = CallAttempt.objects.filter(agent=OuterRef("pk")).exclude(state=AttemptState.DONE)
         agents = (
             Agent.objects.filter(campaigns__id=campaign_id, state=AgentState.READY)
@@ -159,12 +159,15 @@ class DialerProcess:
         )
         return [agent for agent in agents if agent.pk not in busy_here]
 
-    def _plan(self, *, campaign_id: int, mode: str, limit: Any) -> list[tuple[CallRequest, _Call]]:
+    def _plan(
+        self, *, campaign_id: int, mode: str, limit: Any, calls: list[_Call]
+    ) -> list[tuple[CallRequest, _Call]]:
         """Decide how many calls to place for one campaign and prepare them (entries taken, attempts open)."""
+        started = time.perf_counter()
         campaign = Campaign.objects.get(pk=campaign_id)
         settings_row = services.call_settings_for(campaign_id=campaign_id)
-        free = self._free_agents(campaign_id)
-        mine = [call for call in self.calls.values() if call.campaign_id == campaign_id]
+        free = self._free_agents(campaign_id, calls)
+        mine = [call for call in calls if call.campaign_id == campaign_id]
         ringing = sum(1 for call in mine if call.answered is None)
         waiting = sum(
             1 for call in mine if call.answered is not None and not call.bridged and call.agent_id is None
@@ -177,6 +180,8 @@ class DialerProcess:
             stats=self.stats.setdefault(campaign_id, PacingStats()),
             max_abandon_rate=float(limit) / 100,
         )
+        # The pacing decision: reading the free agents and calls, then the pacing function.
+        self.timing.seconds.append(time.perf_counter() - started)
         if count <= 0:
             return []
         requests: list[tuple[CallRequest, _Call]] = []
@@ -235,13 +240,13 @@ class DialerProcess:
             agent_id=agent.pk if agent is not None else None,
         )
 
-    def _preview_requests(self) -> list[tuple[CallRequest, _Call]]:
+    def _preview_requests(self, followed: set[str]) -> list[tuple[CallRequest, _Call]]:
         """Attempts whose agent clicked "Call" in preview mode: dial them to the agent's extension."""
         requests = []
         for attempt in CallAttempt.objects.filter(state=AttemptState.REQUESTED).select_related(
             "entry", "agent", "campaign"
         ):
-            if str(attempt.pk) in self.calls:
+            if str(attempt.pk) in followed:
                 continue
             settings_row = services.call_settings_for(campaign_id=attempt.campaign_id)
             if not CallAttempt.objects.filter(pk=attempt.pk, state=AttemptState.REQUESTED).update(
@@ -313,7 +318,7 @@ class DialerProcess:
                 self.on_attempt_closed(call.attempt_pk)
 
     async def _bridge_to_free_agent(self, attempt_id: str, call: _Call) -> None:
-        agent = await sync_to_async(self._reserve_agent)(call)
+        agent = await sync_to_async(self._reserve_agent)(call, list(self.calls.values()))
         if agent is None:
             return  # the dialer abandons the call if no agent becomes free in time
         try:
@@ -325,8 +330,8 @@ class DialerProcess:
             return
         call.bridged = True
 
-    def _reserve_agent(self, call: _Call) -> Agent | None:
-        for agent in self._free_agents(call.campaign_id):
+    def _reserve_agent(self, call: _Call, calls: list[_Call]) -> Agent | None:
+        for agent in self._free_agents(call.campaign_id, calls):
             with transaction.atomic():
                 # Conditional: another process or the console may have taken the agent meanwhile.
                 if Agent.objects.filter(pk=agent.pk, state=AgentState.READY).update(
