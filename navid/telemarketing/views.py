@@ -50,9 +50,11 @@ def _errors(exc: ValidationFailed) -> str:
 
 
 def _through_dialer(attempt: CallAttempt) -> bool:
-    """Preview calls go through the dialer process when an exchange is configured and the campaign has a trunk."""
+    """Preview calls go through the dialer process when an exchange is configured, the campaign has a trunk and the
+    agent an extension; otherwise the agent dials by hand."""
     trunk = services.call_settings_for(campaign_id=attempt.campaign_id).trunk
-    return bool(getattr(settings, "NAVID_AMI_URL", "") and trunk)
+    extension = attempt.agent.extension if attempt.agent else ""
+    return bool(settings.NAVID_AMI_URL and trunk and extension)
 
 
 # The agent console ---------------------------------------------------------------------------------------------------
