@@ -264,9 +264,7 @@ def test_do_not_call_takes_effect_in_every_campaign_at_once() -> None:
     refused = set(
         Consent.objects.filter(customer=customers[0], channel="phone").values_list("purpose", "granted")
     )
-    assert refused == {("marketing", False), ("surveys", False), ("service", False)} or all(
-        granted is False for _p, granted in refused
-    )
+    assert refused == {("marketing", False), ("surveys", False), ("service", False)}
     # the other campaign's queue no longer offers the customer
     assert services.next_call_take(agent=b) is None
 
@@ -408,3 +406,19 @@ def test_the_stale_calls_task_releases_expired_leases() -> None:
     CallEntry.objects.update(lease_until=timezone.now() - dt.timedelta(seconds=1))
     assert release_stale_calls() == 1
     assert CallEntry.objects.get().state == EntryState.QUEUED
+
+
+def test_the_dialer_check_right_before_the_dial_sees_a_withdrawal_made_after_the_take() -> None:
+    customers = phone_customers(2)
+    campaign = call_campaign(customers=customers)
+    taken = services.entries_take(campaign=campaign, count=2)
+    assert len(taken) == 2
+    services.customer_do_not_call(actor=None, customer=customers[0], source="test")
+    first = next(e for e in taken if e.customer_id == customers[0].pk)
+    second = next(e for e in taken if e.customer_id == customers[1].pk)
+    assert services.dial_check(entry=first, goal=campaign.goal) == "blocked"
+    assert services.dial_check(entry=second, goal=campaign.goal) == ""
+    services.entry_not_dialled(entry=first, reason="blocked")
+    first.refresh_from_db()
+    assert (first.state, first.last_outcome) == (EntryState.DONE, "blocked")
+    assert OutboxMessage.objects.get(pk=first.outbox_id).state == OutboxState.SKIPPED
