@@ -62,6 +62,8 @@ from navid.telemarketing.models import (
     ScriptNode,
 )
 
+# The claim token of phone outbox rows on a call list.
+CALL_LIST_CLAIM = "call-list"
 # How long a taken entry stays with its holder without a heartbeat; the console polls every 2 seconds.
 LEASE_SECONDS = 60
 # What a dial result does to the entry when no agent chose an outcome (busy, no answer, failed, abandoned).
@@ -240,9 +242,11 @@ def outcome_code_save(
 
 
 # Call lists ------------------------------------------------------------------------------------------------------
+@transaction.atomic
 def call_list_sync(*, campaign_id: int) -> int:
-    """Write the call list entries of the campaign's phone outbox rows not listed yet (one INSERT ... SELECT);
-    answer how many were added. Safe to repeat: the outbox id is unique."""
+    """Write the call list entries of the campaign's phone outbox rows not listed yet (one INSERT ... SELECT) and
+    mark those rows as taken by the call list, so that the next sync reads only new ones (a later wave); answer how
+    many were added. Safe to repeat: the outbox id is unique."""
     entry = CallEntry._meta.db_table
     outbox = OutboxMessage._meta.db_table
     customer = Customer._meta.db_table
@@ -256,15 +260,24 @@ def call_list_sync(*, campaign_id: int) -> int:
                    COALESCE(o.send_after, %s), 0, '', ''
             FROM {outbox} o JOIN {customer} c ON c.id = o.customer_id
             WHERE o.campaign_id = %s AND o.channel = %s AND o.state = %s
-              AND NOT EXISTS (SELECT 1 FROM {entry} e WHERE e.outbox_id = o.id)
             ON CONFLICT (outbox_id) DO NOTHING
             """,  # noqa: S608 (table names are the models')
             [EntryState.QUEUED, now, campaign_id, CampaignChannel.PHONE, OutboxState.PENDING],
         )
-        added = cursor.rowcount
+        added = max(cursor.rowcount, 0)
+        # Listed rows are "being sent" (called) until their entry is done; no sending worker claims them (their
+        # lease is empty) and the campaign completes only when they are final.
+        cursor.execute(
+            f"""
+            UPDATE {outbox} SET state = %s, claim_token = %s
+            WHERE campaign_id = %s AND channel = %s AND state = %s
+              AND EXISTS (SELECT 1 FROM {entry} e WHERE e.outbox_id = {outbox}.id)
+            """,  # noqa: S608
+            [OutboxState.CLAIMED, CALL_LIST_CLAIM, campaign_id, CampaignChannel.PHONE, OutboxState.PENDING],
+        )
     if added:
         call_list_assign(campaign_id=campaign_id)
-    return max(added, 0)
+    return added
 
 
 def _agents_for(settings_row: CallSettings, agents: Sequence[Agent]) -> list[Agent]:
@@ -664,7 +677,10 @@ def _entry_done(*, entry_id: int, outcome: str, outbox_state: str, now: dt.datet
         state=EntryState.DONE, last_outcome=outcome, claim_token="", lease_until=None, done_at=now
     )
     OutboxMessage.objects.filter(pk=entry.outbox_id).update(
-        state=outbox_state, sent_at=now if outbox_state == OutboxState.SENT else None, error=outcome[:500]
+        state=outbox_state,
+        sent_at=now if outbox_state == OutboxState.SENT else None,
+        error=outcome[:500],
+        claim_token="",
     )
     if not CallEntry.objects.filter(campaign_id=entry.campaign_id).exclude(state=EntryState.DONE).exists():
         transaction.on_commit(lambda: campaign_complete_if_done(campaign_id=entry.campaign_id))
