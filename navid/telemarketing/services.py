@@ -301,43 +301,74 @@ def call_list_assign(*, campaign_id: int) -> int:
     )
     if not agents:
         return 0
+    rule = settings_row.assignment
+    if rule == AssignmentRule.WORKLOAD:
+        return _assign_by_workload(campaign_id=campaign_id, agents=agents)
+    # Every other rule deals the entries of each group (one group, or one per language or region) in turn among
+    # the group's pool of agents: one UPDATE numbering the entries with row_number() per group.
+    if rule == AssignmentRule.LANGUAGE:
+        key_sql = "e.language"
+        pools = {code: [a.pk for a in agents if code in (a.languages or [])] for code in ("fa", "ru", "en")}
+    elif rule == AssignmentRule.REGION:
+        key_sql = "CAST(COALESCE(e.region_id, -1) AS TEXT)"
+        regions = {a.region_id for a in agents if a.region_id is not None}
+        pools = {str(region): [a.pk for a in agents if a.region_id == region] for region in regions}
+    else:
+        key_sql = "''"
+        pools = {"": [a.pk for a in agents]}
+    pools = {key: members for key, members in pools.items() if members}
+    if not pools:
+        return 0
+    slots = [(key, slot, agent_id) for key, members in pools.items() for slot, agent_id in enumerate(members)]
+    sizes = [(key, len(members)) for key, members in pools.items()]
+    entry = CallEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH pools(k, slot, agent_id) AS (VALUES {", ".join(["(%s, %s, %s)"] * len(slots))}),
+                 sizes(k, n) AS (VALUES {", ".join(["(%s, %s)"] * len(sizes))}),
+                 numbered AS (
+                     SELECT e.id, {key_sql} AS k,
+                            row_number() OVER (PARTITION BY {key_sql} ORDER BY e.id) - 1 AS rn
+                     FROM {entry} e
+                     WHERE e.campaign_id = %s AND e.state = %s AND e.agent_id IS NULL
+                 )
+            UPDATE {entry} SET agent_id = pools.agent_id
+            FROM numbered JOIN sizes ON sizes.k = numbered.k
+                 JOIN pools ON pools.k = numbered.k AND pools.slot = numbered.rn %% sizes.n
+            WHERE {entry}.id = numbered.id
+            """,  # noqa: S608 (table names and the key expression are fixed; values are parameters)
+            [
+                *(value for row in slots for value in row),
+                *(value for row in sizes for value in row),
+                campaign_id,
+                EntryState.QUEUED,
+            ],
+        )
+        return max(cursor.rowcount, 0)
+
+
+def _assign_by_workload(*, campaign_id: int, agents: Sequence[Agent]) -> int:
+    """Each unassigned entry to the agent with the fewest open entries (the lower id on a tie)."""
     entries = list(
         CallEntry.objects.filter(campaign_id=campaign_id, state=EntryState.QUEUED, agent__isnull=True)
         .order_by("pk")
-        .values_list("pk", "language", "region_id")
+        .values_list("pk", flat=True)
     )
     if not entries:
         return 0
+    load = dict(
+        CallEntry.objects.filter(agent__in=agents)
+        .exclude(state=EntryState.DONE)
+        .values_list("agent_id")
+        .annotate(n=Count("pk"))
+        .values_list("agent_id", "n")
+    )
     plan: dict[int, list[int]] = {}
-    rule = settings_row.assignment
-    if rule == AssignmentRule.WORKLOAD:
-        load = dict(
-            CallEntry.objects.filter(agent__in=agents)
-            .exclude(state=EntryState.DONE)
-            .values_list("agent_id")
-            .annotate(n=Count("pk"))
-            .values_list("agent_id", "n")
-        )
-        for pk, _language, _region in entries:
-            agent = min(agents, key=lambda a: (load.get(a.pk, 0), a.pk))
-            load[agent.pk] = load.get(agent.pk, 0) + 1
-            plan.setdefault(agent.pk, []).append(pk)
-    else:
-        turns: dict[Any, int] = {}
-        for pk, language, region_id in entries:
-            if rule == AssignmentRule.LANGUAGE:
-                key: Any = language
-                pool = [a for a in agents if language in (a.languages or [])]
-            elif rule == AssignmentRule.REGION:
-                key = region_id
-                pool = [a for a in agents if a.region_id is not None and a.region_id == region_id]
-            else:
-                key, pool = None, agents
-            if not pool:
-                continue
-            turn = turns.get(key, 0)
-            turns[key] = turn + 1
-            plan.setdefault(pool[turn % len(pool)].pk, []).append(pk)
+    for pk in entries:
+        agent = min(agents, key=lambda a: (load.get(a.pk, 0), a.pk))
+        load[agent.pk] = load.get(agent.pk, 0) + 1
+        plan.setdefault(agent.pk, []).append(pk)
     assigned = 0
     for agent_id, ids in plan.items():
         for start in range(0, len(ids), 500):
