@@ -122,7 +122,8 @@ def main() -> None:
             flush=True,
         )
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE" if connection.vendor == "postgresql" else "ANALYZE main")
+            # The assignment updated every entry: what autovacuum would clean up before the agents start.
+            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE main")
     if not ScriptNode.objects.filter(campaign=campaign).exists():
         hello = ScriptNodeFactory(campaign=campaign, key="hello", is_start=True)
         ScriptBranchFactory(node=hello, next_node=ScriptNodeFactory(campaign=campaign, key="offer"))

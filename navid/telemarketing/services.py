@@ -414,23 +414,20 @@ def _purposes(goal: str) -> list[str]:
 def blocked_customers_q(*, goal: str) -> Q:
     """Customers no call may reach: do not contact, deleted, phone consent refused (or missing when the policy
     asks for one), or a suppressed number. Read at every take and right before every dial."""
-    refused = Consent.objects.filter(
-        customer_id=OuterRef("customer_id"), channel=Channel.PHONE, purpose__in=_purposes(goal), granted=False
-    )
     blocked = (
         Q(customer__do_not_contact=True)
         | Q(customer__deleted_at__isnull=False)
-        | Q(Exists(refused))
         | Q(Exists(Suppression.objects.filter(channel__in=["phone", "sms"], address=OuterRef("phone"))))
     )
-    if not allowed_without_consent(policy=contact_policy_get(), channel=CampaignChannel.PHONE):
-        granted = Consent.objects.filter(
-            customer_id=OuterRef("customer_id"),
-            channel=Channel.PHONE,
-            purpose__in=_purposes(goal),
-            granted=True,
-        )
-        blocked |= ~Q(Exists(granted))
+    consents = Consent.objects.filter(
+        customer_id=OuterRef("customer_id"), channel=Channel.PHONE, purpose__in=_purposes(goal)
+    )
+    # One consent row per customer, channel and purpose: where the policy asks for a yes, "no granted row" also
+    # covers a refusal, so one correlated subquery (on the consent's customer index) answers either way.
+    if allowed_without_consent(policy=contact_policy_get(), channel=CampaignChannel.PHONE):
+        blocked |= Q(Exists(consents.filter(granted=False)))
+    else:
+        blocked |= ~Q(Exists(consents.filter(granted=True)))
     return blocked
 
 
@@ -510,14 +507,17 @@ def entries_take(*, campaign: Campaign, count: int, agent: Agent | None = None) 
     now = timezone.now()
     candidates = callable_entries(campaign=campaign, now=now)
     if agent is not None:
-        candidates = candidates.filter(Q(agent=agent) | Q(agent__isnull=True))
-    candidates = candidates.order_by("next_call_at", "pk")
+        # Two queries, not one with OR: each is read in the order of an index and stops at the first callable row.
+        pools = [candidates.filter(agent=agent), candidates.filter(agent__isnull=True)]
+    else:
+        pools = [candidates]
     taken: list[CallEntry] = []
-    while len(taken) < count:
-        entry = _claim_one(candidates, now=now)
-        if entry is None:
-            break
-        taken.append(entry)
+    for pool in pools:
+        while len(taken) < count:
+            entry = _claim_one(pool.order_by("next_call_at"), now=now)
+            if entry is None:
+                break
+            taken.append(entry)
     return taken
 
 
@@ -593,14 +593,13 @@ def next_call_take(*, agent: Agent) -> CallAttempt | None:
             )
             .exclude(blocked_customers_q(goal=campaign.goal))
             .exclude(Exists(held))
-            .order_by("next_call_at", "pk")
+            .order_by("next_call_at")
         )
-        queued = (
-            callable_entries(campaign=campaign, now=now)
-            .filter(Q(agent=agent) | Q(agent__isnull=True))
-            .order_by("next_call_at", "pk")
-        )
-        for candidates in (callbacks, queued):
+        # Assigned to the agent, then to nobody: two queries, each read in the order of the (agent, state, next
+        # call) index and stopping at the first callable row (an OR of the two would sort every candidate).
+        queued = callable_entries(campaign=campaign, now=now)
+        mine, anyone = queued.filter(agent=agent), queued.filter(agent__isnull=True)
+        for candidates in (callbacks, mine.order_by("next_call_at"), anyone.order_by("next_call_at")):
             entry = _claim_one(candidates, now=now)
             if entry is not None:
                 return CallAttempt.objects.select_related("entry", "campaign", "customer").get(
