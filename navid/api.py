@@ -15,8 +15,8 @@ from navid.campaigns.workflow import MakerCannotCheck
 from navid.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from navid.customers.api import router as customers_router
 from navid.interactions.api import router as interactions_router
-from navid.offers.api import router as offers_router
 from navid.loyalty.api import router as loyalty_router
+from navid.offers.api import router as offers_router
 from navid.sales.api import router as sales_router
 from navid.segments.api import router as segments_router
 from navid.surveys.api import router as surveys_router
