@@ -1,4 +1,4 @@
-"""The `navid` command: demo, web, worker, import (customers, interactions), manage."""
+"""The `navid` command: demo, web, worker, dialer, import (customers, interactions), manage."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from navid.segments.models import CustomerValue
     from navid.segments.value_services import values_recompute
     from navid.surveys.demo import surveys_demo_seed
+    from navid.telemarketing.demo import DEMO_CALL_CAMPAIGN, telemarketing_demo_seed
 
     print("Preparing the database ...", flush=True)
     _migrate()
@@ -113,6 +114,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     surveyed = surveys_demo_seed()
     if surveyed is not None:
         print(f"A satisfaction survey with {surveyed.responses} answers (Surveys).", flush=True)
+    if telemarketing_demo_seed() is not None:
+        print(
+            f"A demo call campaign runs: log in as agent, open the Console, press Ready ({DEMO_CALL_CAMPAIGN})."
+        )
     url = f"http://{args.host}:{args.port}"
     print(f"\nDemo users (password for all: {users[0].password}):")
     for user in users:
@@ -310,6 +315,15 @@ def cmd_import_interactions(args: argparse.Namespace) -> int:
     return 0 if job.state == job.State.SUCCEEDED else 1
 
 
+def cmd_dialer(args: argparse.Namespace) -> int:
+    """The telemarketing dialer process of this site (docs/telemarketing.md)."""
+    _setup()
+    from django.core.management import call_command
+
+    call_command("dialer", tick=args.tick)
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "navid.settings")
     from django.core.management import execute_from_command_line
@@ -346,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     receiver = sub.add_parser("sms-receiver", help="stay bound to the SMSC for delivery receipts and replies")
     receiver.set_defaults(func=cmd_sms_receiver)
+    dialer = sub.add_parser("dialer", help="run the telemarketing dialer process (NAVID_AMI_URL)")
+    dialer.add_argument("--tick", type=float, default=0.5, help="seconds between two pacing rounds")
+    dialer.set_defaults(func=cmd_dialer)
 
     imp = sub.add_parser("import", help="import data from a file")
     imp_sub = imp.add_subparsers(dest="what", required=True)

@@ -187,6 +187,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navid.loyalty.tasks.expire_points_and_refresh_tiers",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Calls whose console or dialer stopped renewing the lease: recorded, customers back in the queue.
+    "telemarketing-stale-calls": {
+        "task": "navid.telemarketing.tasks.release_stale_calls",
+        "schedule": 30.0,
+    },
 }
 # Task modules that are not called tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["navid.campaigns.scheduling"]
@@ -222,6 +227,11 @@ NAVID_CHANNEL_ADAPTERS = {
     "sms": "navid.channels.registry.sms_from_settings",
     "mail": "navid.channels.registry.mail_from_settings",
 }
+# Telephony (docs/dialer.md, docs/telemarketing.md): the Asterisk Manager Interface, ami://user:secret@host:5038;
+# empty means agents dial by hand from the console (preview mode only).
+NAVID_AMI_URL = os.environ.get("NAVID_AMI_URL", "")
+NAVID_AMI_CONTEXT = os.environ.get("NAVID_AMI_CONTEXT", "navid-dialer")
+NAVID_ABANDON_AFTER_SECONDS = float(os.environ.get("NAVID_ABANDON_AFTER_SECONDS", "2"))
 # Direct mail: each batch of letters is one PDF with its CSV manifest, for the print house to collect.
 NAVID_LETTERS_DIR = Path(os.environ.get("NAVID_LETTERS_DIR", str(VAR_DIR / "letters")))
 

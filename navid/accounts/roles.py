@@ -351,3 +351,25 @@ for _role, _extra in {
     ROLES[_role] = replace(
         ROLES[_role], permissions=tuple(dict.fromkeys((*ROLES[_role].permissions, *_extra)))
     )
+# Telemarketing (R5, R8.2): agents work the console; channel and campaign managers supervise (agents' states,
+# reassignment) and read the call reports; campaign managers also set up call settings, scripts and outcome codes;
+# the director and the analysts read the reports.
+_TELEMARKETING: dict[Role, tuple[str, ...]] = {
+    Role.AGENT: ("telemarketing.work_console",),
+    Role.CHANNEL_MANAGER: ("telemarketing.supervise_calls", "telemarketing.view_call_reports"),
+    Role.CAMPAIGN_MANAGER: (
+        "telemarketing.supervise_calls",
+        "telemarketing.view_call_reports",
+        "telemarketing.manage_call_campaigns",
+    ),
+    Role.MARKETING_DIRECTOR: ("telemarketing.view_call_reports",),
+    Role.MARKETING_ANALYST: ("telemarketing.view_call_reports",),
+    Role.ADMINISTRATOR: (
+        "telemarketing.work_console",
+        "telemarketing.supervise_calls",
+        "telemarketing.view_call_reports",
+        "telemarketing.manage_call_campaigns",
+    ),
+}
+for _role, _permissions in _TELEMARKETING.items():
+    ROLES[_role] = replace(ROLES[_role], permissions=(*ROLES[_role].permissions, *_permissions))

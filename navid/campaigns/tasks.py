@@ -16,7 +16,7 @@ from navid.campaigns.attribution import attribution_recompute
 from navid.campaigns.events import event_invitations_sync
 from navid.campaigns.execution import campaign_complete_if_done, channel_send
 from navid.campaigns.materialise import campaign_materialise
-from navid.campaigns.models import Campaign, ChannelPlan, Event, ResultSnapshot, State
+from navid.campaigns.models import Campaign, CampaignChannel, ChannelPlan, Event, ResultSnapshot, State
 from navid.campaigns.results import CampaignResults, results_current, results_recount
 
 # A send task hands over to a fresh one after this long, so that a long campaign does not pin one worker slot
@@ -47,7 +47,12 @@ def send_campaign(campaign_id: int) -> int:
     """Start the send tasks of every channel of a running campaign (several per channel); answer how many."""
     if not Campaign.objects.filter(pk=campaign_id, state=State.RUNNING).exists():
         return 0
-    channels = list(ChannelPlan.objects.filter(campaign_id=campaign_id).values_list("channel", flat=True))
+    # Phone rows are the campaign's call list: agents and the dialer process of navid.telemarketing call them.
+    channels = list(
+        ChannelPlan.objects.filter(campaign_id=campaign_id)
+        .exclude(channel=CampaignChannel.PHONE)
+        .values_list("channel", flat=True)
+    )
     for channel in channels:
         for _ in range(settings.NAVID_SEND_WORKERS_PER_CHANNEL):
             send_channel.delay(campaign_id, channel)

@@ -44,6 +44,24 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append({"url": reverse("surveys:list"), "label": _("Surveys"), "key": "surveys"})
         if user.has_perm("loyalty.view_tier"):
             items.append({"url": reverse("loyalty:overview"), "label": _("Loyalty"), "key": "loyalty"})
+        if user.has_perm("telemarketing.work_console"):
+            items.append({"url": reverse("telemarketing:console"), "label": _("Console"), "key": "console"})
+        if user.has_perm("telemarketing.supervise_calls"):
+            items.append(
+                {
+                    "url": reverse("telemarketing:supervisor"),
+                    "label": _("Call supervision"),
+                    "key": "supervisor",
+                }
+            )
+        if user.has_perm("telemarketing.view_call_reports"):
+            items.append(
+                {"url": reverse("telemarketing:reports"), "label": _("Call reports"), "key": "call-reports"}
+            )
+        if user.has_perm("telemarketing.manage_call_campaigns"):
+            items.append(
+                {"url": reverse("telemarketing:campaigns"), "label": _("Call setup"), "key": "call-campaigns"}
+            )
         if user.has_perm("customers.import_customers"):
             items.append({"url": reverse("customers:import"), "label": _("Import"), "key": "import"})
         if user.has_perm("interactions.ingest_interactions"):
