@@ -43,8 +43,8 @@ from navid.core.errors import Conflict, PermissionDenied, ValidationFailed
 from navid.customers.models import Channel, Consent, ConsentPurpose, Customer
 from navid.customers.services import consent_set
 from navid.interactions.models import Direction, Interaction, InteractionChannel, InteractionKind, Outcome
-from navid.sales.models import FollowUpSource
-from navid.sales.services import followup_create
+from navid.sales.models import FollowUpSource, LeadSource
+from navid.sales.services import followup_create, lead_create
 from navid.telemarketing.models import (
     Agent,
     AgentState,
@@ -781,16 +781,26 @@ def attempt_close(
     )
     attempt.interaction_id = interaction.pk
     if outcome.action == OutcomeAction.INTERESTED:
+        campaign = Campaign.objects.select_related("offer").get(pk=attempt.campaign_id)
         followup = followup_create(
             actor=actor,
             customer=attempt.customer,
             source=FollowUpSource.CALL_INTERESTED,
             source_ref=f"call-attempt:{attempt.pk}",
-            subject=_("Interested on a call: %(campaign)s")
-            % {"campaign": Campaign.objects.get(pk=attempt.campaign_id).name},
+            subject=_("Interested on a call: %(campaign)s") % {"campaign": campaign.name},
             details=notes,
         )
         attempt.followup = followup
+        # The sale itself is a lead in the sales pipeline (R7.3), for the campaign's offered product.
+        lead_create(
+            actor=actor,
+            customer=attempt.customer,
+            product=campaign.offer.product_type if campaign.offer else None,
+            source=LeadSource.CALL_INTERESTED,
+            campaign_id=campaign.pk,
+            source_ref=f"call-attempt:{attempt.pk}",
+            notes=notes,
+        )
     attempt.save()
     if attempt.cost:
         from django.db.models import F

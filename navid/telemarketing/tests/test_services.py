@@ -15,7 +15,7 @@ from navid.campaigns.models import CampaignChannel, ContactPolicy, OutboxMessage
 from navid.core.errors import Conflict, PermissionDenied, ValidationFailed
 from navid.customers.models import Consent
 from navid.interactions.models import Interaction
-from navid.sales.models import FollowUp
+from navid.sales.models import FollowUp, Lead
 from navid.telemarketing import services
 from navid.telemarketing.models import (
     AgentState,
@@ -196,6 +196,14 @@ def test_interested_outcome_records_interaction_cost_and_a_follow_up(
         "call_interested",
         f"call-attempt:{closed.pk}",
         customers[0].pk,
+    )
+    lead = Lead.objects.get()
+    assert (lead.source, lead.source_ref, lead.customer_id, lead.campaign_id, lead.notes) == (
+        "call_interested",
+        f"call-attempt:{closed.pk}",
+        customers[0].pk,
+        campaign.pk,
+        "wants a deposit",
     )
     entry = CallEntry.objects.get()
     assert (entry.state, entry.attempts, entry.last_outcome) == (EntryState.DONE, 1, "interested")
