@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tick", type=float, default=0.2)
+    parser.add_argument("--lines", type=int, default=50, help="simultaneous calls the trunk carries")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "navid.settings")
@@ -114,7 +115,7 @@ def main() -> None:
         dialer = AsteriskDialer.from_url(
             f"ami://navid:secret@127.0.0.1:{simulator.port}", context="navid-dialer"
         )
-        process = DialerProcess(dialer=dialer, tick_seconds=args.tick)
+        process = DialerProcess(dialer=dialer, tick_seconds=args.tick, lines=args.lines)
         peak = 0
 
         async def drive(process: DialerProcess) -> None:

@@ -231,6 +231,8 @@ NAVID_CHANNEL_ADAPTERS = {
 # empty means agents dial by hand from the console (preview mode only).
 NAVID_AMI_URL = os.environ.get("NAVID_AMI_URL", "")
 NAVID_AMI_CONTEXT = os.environ.get("NAVID_AMI_CONTEXT", "navid-dialer")
+# Simultaneous calls the bank's trunk carries for the dialer process (ringing, waiting and talking); 0 = no limit.
+NAVID_DIALER_LINES = int(os.environ.get("NAVID_DIALER_LINES", "30"))
 NAVID_ABANDON_AFTER_SECONDS = float(os.environ.get("NAVID_ABANDON_AFTER_SECONDS", "2"))
 # Direct mail: each batch of letters is one PDF with its CSV manifest, for the print house to collect.
 NAVID_LETTERS_DIR = Path(os.environ.get("NAVID_LETTERS_DIR", str(VAR_DIR / "letters")))

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -84,6 +85,8 @@ class DialerProcess:
 
     dialer: Dialer
     tick_seconds: float = TICK_SECONDS
+    # Simultaneous calls the trunk carries (settings.NAVID_DIALER_LINES); 0 = no limit.
+    lines: int = 0
     calls: dict[str, _Call] = field(default_factory=dict)
     stats: dict[int, PacingStats] = field(default_factory=dict)
     timing: DecisionTiming = field(default_factory=DecisionTiming)
@@ -121,6 +124,10 @@ class DialerProcess:
             await sync_to_async(services.stale_release)()
         for request in await sync_to_async(self._preview_requests)(set(self.calls)):
             await self._originate(request)
+        # Answered calls still waiting for an agent take the agents who became free before any new call is placed.
+        for attempt_id, call in list(self.calls.items()):
+            if call.answered is not None and not call.bridged and call.agent_id is None:
+                await self._bridge_to_free_agent(attempt_id, call)
         for campaign_id, mode, limit in await sync_to_async(self._paced_campaigns)():
             # A copy of the calls followed, read in the event loop: the database thread never iterates the live dict.
             calls = list(self.calls.values())
@@ -172,6 +179,8 @@ class DialerProcess:
         waiting = sum(
             1 for call in mine if call.answered is not None and not call.bridged and call.agent_id is None
         )
+        # The trunk's lines are shared by every campaign of this process: this campaign may use those no call holds.
+        line_limit = self.lines - len(calls) + ringing + waiting if self.lines else None
         count = calls_to_place(
             mode,
             free_agents=len(free),
@@ -179,6 +188,7 @@ class DialerProcess:
             answered_waiting=waiting,
             stats=self.stats.setdefault(campaign_id, PacingStats()),
             max_abandon_rate=float(limit) / 100,
+            line_limit=line_limit,
         )
         # The pacing decision: reading the free agents and calls, then the pacing function.
         self.timing.seconds.append(time.perf_counter() - started)
@@ -293,6 +303,10 @@ class DialerProcess:
             return
         if event.state == "answered":
             call.answered = time.monotonic()
+            # Counted now, not when the call ends: a late count makes the answer rate look low and over-dials.
+            self.stats.setdefault(call.campaign_id, PacingStats()).record_answer(
+                ring_seconds=call.answered - call.started
+            )
             await sync_to_async(services.attempt_answered)(attempt_pk=call.attempt_pk, at=event.at)
             if call.agent_id is None:
                 await self._bridge_to_free_agent(event.attempt_id, call)
@@ -305,7 +319,10 @@ class DialerProcess:
             outcome = CallOutcome(event.outcome or CallOutcome.FAILED)
             ring = (call.answered or time.monotonic()) - call.started
             self.stats.setdefault(call.campaign_id, PacingStats()).record(
-                outcome, ring_seconds=ring, talk_seconds=event.talk_seconds
+                outcome,
+                ring_seconds=ring,
+                talk_seconds=event.talk_seconds,
+                answer_counted=call.answered is not None,
             )
             await sync_to_async(services.attempt_ended)(
                 attempt_pk=call.attempt_pk,
@@ -354,5 +371,5 @@ def run_dialer(
     *, dialer: Dialer, stop: asyncio.Event | None = None, tick_seconds: float = TICK_SECONDS
 ) -> None:
     """Run the dialer process until interrupted (or `stop` is set)."""
-    process = DialerProcess(dialer=dialer, tick_seconds=tick_seconds)
+    process = DialerProcess(dialer=dialer, tick_seconds=tick_seconds, lines=settings.NAVID_DIALER_LINES)
     asyncio.run(process.run(stop or asyncio.Event()))

@@ -27,7 +27,9 @@ class Command(BaseCommand):
                 "NAVID_AMI_URL is not set: the dialer process needs the Asterisk Manager Interface "
                 "(ami://user:secret@host:5038). Without it agents dial by hand from the console."
             )
-        process = DialerProcess(dialer=dialer_from_settings(), tick_seconds=options["tick"])
+        process = DialerProcess(
+            dialer=dialer_from_settings(), tick_seconds=options["tick"], lines=settings.NAVID_DIALER_LINES
+        )
 
         async def main() -> None:
             stop = asyncio.Event()
