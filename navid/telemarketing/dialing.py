@@ -70,6 +70,7 @@ class _Call:
     started: float = field(default_factory=time.monotonic)
     answered: float | None = None
     bridged: bool = False
+    bridging: bool = False  # an agent is being found or bridged for it right now (one try at a time)
 
 
 @dataclass
@@ -127,7 +128,7 @@ class DialerProcess:
         # Answered calls still waiting for an agent take the agents who became free before any new call is placed.
         for attempt_id, call in list(self.calls.items()):
             if call.answered is not None and not call.bridged and call.agent_id is None:
-                await self._bridge_to_free_agent(attempt_id, call)
+                await self._bridge_to_free_agent(attempt_id, call)  # skips a call being bridged already
         for campaign_id, mode, limit in await sync_to_async(self._paced_campaigns)():
             # A copy of the calls followed, read in the event loop: the database thread never iterates the live dict.
             calls = list(self.calls.values())
@@ -335,17 +336,23 @@ class DialerProcess:
                 self.on_attempt_closed(call.attempt_pk)
 
     async def _bridge_to_free_agent(self, attempt_id: str, call: _Call) -> None:
-        agent = await sync_to_async(self._reserve_agent)(call, list(self.calls.values()))
-        if agent is None:
-            return  # the dialer abandons the call if no agent becomes free in time
-        try:
-            await self.dialer.bridge(attempt_id, agent.extension)
-        except (LookupError, DialerUnavailable) as exc:
-            log.warning("attempt %s not bridged to %s: %s", attempt_id, agent.extension, exc)
-            await sync_to_async(services.agent_release)(agent_id=agent.pk)
-            call.agent_id = None
+        if call.bridging or call.bridged:
             return
-        call.bridged = True
+        call.bridging = True
+        try:
+            agent = await sync_to_async(self._reserve_agent)(call, list(self.calls.values()))
+            if agent is None:
+                return  # tried again next tick; the dialer abandons the call if no agent becomes free in time
+            try:
+                await self.dialer.bridge(attempt_id, agent.extension)
+            except (LookupError, DialerUnavailable) as exc:
+                log.warning("attempt %s not bridged to %s: %s", attempt_id, agent.extension, exc)
+                await sync_to_async(services.agent_release)(agent_id=agent.pk)
+                call.agent_id = None
+                return
+            call.bridged = True
+        finally:
+            call.bridging = False
 
     def _reserve_agent(self, call: _Call, calls: list[_Call]) -> Agent | None:
         for agent in self._free_agents(call.campaign_id, calls):
