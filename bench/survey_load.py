@@ -107,6 +107,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--threads", type=int, default=16, help="server threads")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="web server processes on --port, --port+1, ...; respondent i uses server i mod N (as a proxy would)",
+    )
     parser.add_argument("--links", type=int, default=40000)
     parser.add_argument(
         "--think",
@@ -121,43 +127,52 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-survey-load-" + "k" * 40)
     tokens, questions = _prepare(args.links)
     env = {**os.environ}
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/navid"), "web", "--port", str(args.port), "--threads", str(args.threads)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    ports = [args.port + n for n in range(args.servers)]
+    servers = [
+        subprocess.Popen(
+            [str(ROOT / ".venv/bin/navid"), "web", "--port", str(port), "--threads", str(args.threads)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", args.port, timeout=1).request("HEAD", "/login/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        _warm_up(args, tokens[-args.threads :])
-        _run(args, tokens[: -args.threads], questions)
+        for port in ports:
+            for _ in range(100):
+                try:
+                    http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("HEAD", "/login/")
+                    break
+                except OSError:
+                    time.sleep(0.2)
+        warm = args.threads * len(ports)
+        _warm_up(args, tokens[-warm:], ports)
+        _run(args, tokens[:-warm], questions, ports)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
 
 
-def _warm_up(args: argparse.Namespace, tokens: list[str]) -> None:
+def _warm_up(args: argparse.Namespace, tokens: list[str], ports: list[int]) -> None:
     """One page per server thread, not measured: every thread opens its database connection and the templates
     are compiled before the clock starts."""
 
-    def fetch(token: str) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
+    def fetch(token: str, port: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request("GET", f"/s/{token}/?lang=en")
         conn.getresponse().read()
         conn.close()
 
-    threads = [threading.Thread(target=fetch, args=(token,)) for token in tokens]
+    threads = [
+        threading.Thread(target=fetch, args=(token, ports[i % len(ports)])) for i, token in enumerate(tokens)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
 
-def _run(args: argparse.Namespace, tokens: list[str], questions: dict[str, int]) -> None:
+def _run(args: argparse.Namespace, tokens: list[str], questions: dict[str, int], ports: list[int]) -> None:
     latencies: list[float] = []
     errors: list[str] = []
     completed = [0]
@@ -179,7 +194,8 @@ def _run(args: argparse.Namespace, tokens: list[str], questions: dict[str, int])
 
     def respondent(seed: int) -> None:
         rng = random.Random(seed)
-        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+        port = ports[seed % len(ports)]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while time.perf_counter() < deadline:
             with lock:
                 token = next(token_iter, None)
@@ -229,7 +245,7 @@ def _run(args: argparse.Namespace, tokens: list[str], questions: dict[str, int])
                 with lock:
                     errors.append(type(exc).__name__)
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     threads = [threading.Thread(target=respondent, args=(i,)) for i in range(args.respondents)]
     started = time.perf_counter()
