@@ -15,6 +15,17 @@ def _tmp_var(settings: Any, tmp_path: Any) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
+@pytest.fixture(autouse=True)
+def _language_reset() -> Any:
+    """Each test starts in the default language: a page requested in Persian leaves Persian active in the thread
+    (the locale middleware activates a language and nothing deactivates it), which would leak into the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def roles(db: None) -> None:
     from navid.accounts.services import roles_sync

@@ -115,3 +115,17 @@ def audit_record(
         record_id=str(record.pk),
         changes=snapshot_diff(before, after),
     )
+
+
+def audit_update(
+    *, actor: Actor, instance: models.Model, before: dict[str, Any] | None, record: models.Model | None = None
+) -> AuditEntry:
+    """Write the audit entry of an update: `before` is the snapshot taken before the change, the instance is now."""
+    return audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        instance=instance,
+        before=before,
+        after=model_snapshot(instance),
+        record=record,
+    )

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.accounts.models import AuditAction, Branch
-from navid.accounts.services import Actor, audit_record, model_snapshot
+from navid.accounts.services import Actor, audit_record, audit_update, model_snapshot
 from navid.campaigns.models import Campaign, Group
 from navid.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from navid.customers.models import ConversionEvent, Customer, PartyStatus, ProductType
@@ -155,14 +155,7 @@ def followup_progress(*, actor: Actor, followup: FollowUp, status: str, outcome:
     if target == FollowUpStatus.RESOLVED:
         locked.resolved_at = now
     locked.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=locked,
-        before=before,
-        after=model_snapshot(locked),
-        record=locked.customer,
-    )
+    audit_update(actor=actor, instance=locked, before=before, record=locked.customer)
     return locked
 
 
@@ -175,14 +168,7 @@ def followup_assign(*, actor: Actor, followup: FollowUp, assignee: Any) -> Follo
     before = model_snapshot(locked)
     locked.assignee = assignee
     locked.save(update_fields=["assignee", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=locked,
-        before=before,
-        after=model_snapshot(locked),
-        record=locked.customer,
-    )
+    audit_update(actor=actor, instance=locked, before=before, record=locked.customer)
     return locked
 
 
@@ -370,14 +356,7 @@ def lead_move(*, actor: Actor, lead: Lead, stage: str, note: str = "", lost_reas
     if note.strip():
         locked.notes = f"{locked.notes}\n{note.strip()}".strip()
     locked.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=locked,
-        before=before,
-        after=model_snapshot(locked),
-        record=locked.customer,
-    )
+    audit_update(actor=actor, instance=locked, before=before, record=locked.customer)
     return locked
 
 
@@ -398,14 +377,7 @@ def lead_reassign(*, actor: Actor, lead: Lead, assignee: Any) -> Lead:
     locked.assigned_at = timezone.now()
     locked.assigned_by_rule = None
     locked.save(update_fields=["assignee", "assigned_at", "assigned_by_rule", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=locked,
-        before=before,
-        after=model_snapshot(locked),
-        record=locked.customer,
-    )
+    audit_update(actor=actor, instance=locked, before=before, record=locked.customer)
     return locked
 
 
@@ -672,14 +644,7 @@ def _application_lead(*, actor: Actor, application: Application) -> Lead:
     before = model_snapshot(lead)
     lead.application = application
     lead.save(update_fields=["application", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=lead,
-        before=before,
-        after=model_snapshot(lead),
-        record=application.customer,
-    )
+    audit_update(actor=actor, instance=lead, before=before, record=application.customer)
     return lead
 
 
@@ -795,14 +760,7 @@ def application_act(*, actor: Actor, application: Application, action: str, note
     if spec.target in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN):
         locked.decided_at = now
     locked.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=locked,
-        before=before,
-        after=model_snapshot(locked),
-        record=locked.customer,
-    )
+    audit_update(actor=actor, instance=locked, before=before, record=locked.customer)
     if spec.target == ApplicationStatus.APPROVED and locked.customer.status == PartyStatus.PROSPECT:
         customer_update(
             actor=actor,
@@ -818,14 +776,7 @@ def application_act(*, actor: Actor, application: Application, action: str, note
             _advance(lead=lead, target=target, actor=actor, now=now)
             lead.lost_reason = reason[:300]
             lead.save()
-            audit_record(
-                actor=actor,
-                action=AuditAction.UPDATE,
-                instance=lead,
-                before=lead_before,
-                after=model_snapshot(lead),
-                record=locked.customer,
-            )
+            audit_update(actor=actor, instance=lead, before=lead_before, record=locked.customer)
     return locked
 
 

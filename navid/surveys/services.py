@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.accounts.models import AuditAction
-from navid.accounts.services import Actor, audit_record, model_snapshot
+from navid.accounts.services import Actor, audit_record, audit_update, model_snapshot
 from navid.campaigns.models import Campaign, Goal
 from navid.core.errors import Conflict, NotFound, ValidationFailed
 from navid.customers.models import Customer
@@ -328,14 +328,7 @@ def survey_campaign_link(*, actor: Actor, campaign: Campaign, survey: Survey) ->
     if not version.questions.exists():
         raise ValidationFailed({"survey": [_("The survey has no questions yet.")]})
     link, _created = SurveyCampaign.objects.update_or_create(campaign=campaign, defaults={"version": version})
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=link,
-        before=None,
-        after=model_snapshot(link),
-        record=survey,
-    )
+    audit_update(actor=actor, instance=link, before=None, record=survey)
     return link
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.accounts.models import AuditAction
-from navid.accounts.services import Actor, audit_record, model_snapshot
+from navid.accounts.services import Actor, audit_record, audit_update, model_snapshot
 from navid.campaigns.execution import campaign_complete_if_done
 from navid.campaigns.models import (
     Campaign,
@@ -813,14 +813,7 @@ def attempt_close(
             agent.state = AgentState.PAUSED if agent.pause_after_call else AgentState.READY
             agent.state_since, agent.pause_after_call = now, False
             agent.save(update_fields=["state", "state_since", "pause_after_call", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=attempt,
-        before=None,
-        after=model_snapshot(attempt),
-        record=attempt.customer,
-    )
+    audit_update(actor=actor, instance=attempt, before=None, record=attempt.customer)
     return attempt
 
 
