@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import factory
@@ -47,8 +48,13 @@ class QuestionFactory(factory.django.DjangoModelFactory):
 
 
 def parameter(code: str) -> EvaluationParameter:
-    """An evaluation parameter seeded by the migration."""
-    return EvaluationParameter.objects.get(code=code)
+    """An evaluation parameter the migration seeds, made again if a transactional test's flush removed it."""
+    seeded = importlib.import_module("navid.surveys.migrations.0002_evaluation_parameters").PARAMETERS
+    order, (en, fa, ru) = next((n, row[1:]) for n, row in enumerate(seeded, start=1) if row[0] == code)
+    found, _created = EvaluationParameter.objects.get_or_create(
+        code=code, defaults={"name_en": en, "name_fa": fa, "name_ru": ru, "sort_order": order}
+    )
+    return found
 
 
 def nps_survey() -> tuple[Survey, dict[str, Question]]:
