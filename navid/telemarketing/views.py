@@ -7,8 +7,10 @@ polls, so the outcome form is never replaced under the agent's fingers.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -324,22 +326,41 @@ def campaign_setup(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "telemarketing/campaign_setup.html", _setup_context(campaign))
 
 
+def _setup_add(
+    request: HttpRequest,
+    campaign: Campaign,
+    form: forms.Form,
+    save: Callable[[Mapping[str, Any]], object],
+    done: str,
+    **context: Any,
+) -> HttpResponse:
+    """One "add" form of the call setup page: save the checked values, or show the page with the form's errors."""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationFailed as exc:
+            for field, reasons in exc.errors.items():
+                form.add_error(field if field in form.fields else None, reasons)
+        else:
+            messages.success(request, done)
+            return redirect("telemarketing:campaign-setup", pk=campaign.pk)
+    return render(request, "telemarketing/campaign_setup.html", _setup_context(campaign, **context))
+
+
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_POST
 def outcome_add(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(selectors.telemarketing_campaigns(), pk=pk)
     form = OutcomeCodeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.outcome_code_save(actor=request.user, campaign=campaign, values=form.cleaned_data)
-        except ValidationFailed as exc:
-            for field, reasons in exc.errors.items():
-                form.add_error(field if field in form.fields else None, reasons)
-        else:
-            messages.success(request, _("The outcome is added."))
-            return redirect("telemarketing:campaign-setup", pk=pk)
-    return render(request, "telemarketing/campaign_setup.html", _setup_context(campaign, outcome_form=form))
+    return _setup_add(
+        request,
+        campaign,
+        form,
+        lambda values: services.outcome_code_save(actor=request.user, campaign=campaign, values=values),
+        _("The outcome is added."),
+        outcome_form=form,
+    )
 
 
 @login_required
@@ -348,16 +369,14 @@ def outcome_add(request: HttpRequest, pk: int) -> HttpResponse:
 def node_add(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(selectors.telemarketing_campaigns(), pk=pk)
     form = ScriptNodeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.script_node_save(actor=request.user, campaign=campaign, values=form.cleaned_data)
-        except ValidationFailed as exc:
-            for field, reasons in exc.errors.items():
-                form.add_error(field if field in form.fields else None, reasons)
-        else:
-            messages.success(request, _("The script step is added."))
-            return redirect("telemarketing:campaign-setup", pk=pk)
-    return render(request, "telemarketing/campaign_setup.html", _setup_context(campaign, node_form=form))
+    return _setup_add(
+        request,
+        campaign,
+        form,
+        lambda values: services.script_node_save(actor=request.user, campaign=campaign, values=values),
+        _("The script step is added."),
+        node_form=form,
+    )
 
 
 @login_required
@@ -367,17 +386,15 @@ def branch_add(request: HttpRequest, pk: int, node_pk: int) -> HttpResponse:
     campaign = get_object_or_404(selectors.telemarketing_campaigns(), pk=pk)
     node = get_object_or_404(ScriptNode, pk=node_pk, campaign=campaign)
     form = ScriptBranchForm(request.POST, campaign_id=campaign.pk)
-    if form.is_valid():
-        try:
-            services.script_branch_save(actor=request.user, node=node, values=form.cleaned_data)
-        except ValidationFailed as exc:
-            for field, reasons in exc.errors.items():
-                form.add_error(field if field in form.fields else None, reasons)
-        else:
-            messages.success(request, _("The answer is added."))
-            return redirect("telemarketing:campaign-setup", pk=pk)
-    context = _setup_context(campaign, branch_form=form, branch_node=node)
-    return render(request, "telemarketing/campaign_setup.html", context)
+    return _setup_add(
+        request,
+        campaign,
+        form,
+        lambda values: services.script_branch_save(actor=request.user, node=node, values=values),
+        _("The answer is added."),
+        branch_form=form,
+        branch_node=node,
+    )
 
 
 # Reports -------------------------------------------------------------------------------------------------------------
