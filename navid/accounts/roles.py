@@ -283,6 +283,13 @@ def widest_scope(roles: list[Role]) -> Scope:
     return max(scopes, key=_SCOPE_ORDER.__getitem__, default=Scope.PORTFOLIO)
 
 
+def _grant(grants: dict[Role, tuple[str, ...]]) -> None:
+    """Add an app's permissions to the roles that hold them (each permission once)."""
+    for role, extra in grants.items():
+        spec = ROLES[role]
+        ROLES[role] = replace(spec, permissions=tuple(dict.fromkeys((*spec.permissions, *extra))))
+
+
 # Sales (R7.2, R7.3, R8.3): those who sell take applications and work leads within their scope and see their
 # funnel; branch officers also decide applications; the director supervises (reads, reassigns); an administrator
 # keeps the distribution rules, the product requirements and the kiosk devices.
@@ -319,10 +326,7 @@ _SALES_GRANTS: dict[Role, tuple[str, ...]] = {
         *_SALES_SETTINGS,
     ),
 }
-ROLES = {
-    role: replace(spec, permissions=tuple(dict.fromkeys((*spec.permissions, *_SALES_GRANTS.get(role, ())))))
-    for role, spec in ROLES.items()
-}
+_grant(_SALES_GRANTS)
 # Surveys (R6.1, R8.4): campaign managers and analysts build them and read results; the director reads results;
 # agents fill them in on the phone; the administrator keeps the evaluation parameters and the kiosk keys.
 _SURVEYS_VIEW = ("surveys.view_survey",)
@@ -339,18 +343,17 @@ _SURVEYS_ADMIN = (
     "surveys.set_survey_kiosk_key",
     *(f"surveys.{verb}_evaluationparameter" for verb in ("view", "add", "change", "delete")),
 )
-for _role, _extra in {
-    Role.MARKETING_DIRECTOR: _SURVEYS_RESULTS,
-    Role.MARKETING_ANALYST: _SURVEYS_BUILD,
-    Role.CAMPAIGN_MANAGER: _SURVEYS_BUILD,
-    Role.AGENT: _SURVEYS_PHONE,
-    Role.RELATIONSHIP_MANAGER: _SURVEYS_PHONE,
-    Role.BRANCH_OFFICER: _SURVEYS_PHONE,
-    Role.ADMINISTRATOR: (*_SURVEYS_ADMIN, "surveys.answer_survey_by_phone"),
-}.items():
-    ROLES[_role] = replace(
-        ROLES[_role], permissions=tuple(dict.fromkeys((*ROLES[_role].permissions, *_extra)))
-    )
+_grant(
+    {
+        Role.MARKETING_DIRECTOR: _SURVEYS_RESULTS,
+        Role.MARKETING_ANALYST: _SURVEYS_BUILD,
+        Role.CAMPAIGN_MANAGER: _SURVEYS_BUILD,
+        Role.AGENT: _SURVEYS_PHONE,
+        Role.RELATIONSHIP_MANAGER: _SURVEYS_PHONE,
+        Role.BRANCH_OFFICER: _SURVEYS_PHONE,
+        Role.ADMINISTRATOR: (*_SURVEYS_ADMIN, "surveys.answer_survey_by_phone"),
+    }
+)
 # Telemarketing (R5, R8.2): agents work the console; channel and campaign managers supervise (agents' states,
 # reassignment) and read the call reports; campaign managers also set up call settings, scripts and outcome codes;
 # the director and the analysts read the reports.
@@ -371,5 +374,4 @@ _TELEMARKETING: dict[Role, tuple[str, ...]] = {
         "telemarketing.manage_call_campaigns",
     ),
 }
-for _role, _permissions in _TELEMARKETING.items():
-    ROLES[_role] = replace(ROLES[_role], permissions=(*ROLES[_role].permissions, *_permissions))
+_grant(_TELEMARKETING)
