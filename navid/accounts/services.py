@@ -117,6 +117,20 @@ def audit_record(
     )
 
 
+def audit_save(
+    *, actor: Actor, instance: models.Model, before: dict[str, Any] | None, record: models.Model | None = None
+) -> AuditEntry:
+    """Write the audit entry of a save: a creation when there was no `before` snapshot, else an update."""
+    return audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE if before else AuditAction.CREATE,
+        instance=instance,
+        before=before,
+        after=model_snapshot(instance),
+        record=record,
+    )
+
+
 def audit_update(
     *, actor: Actor, instance: models.Model, before: dict[str, Any] | None, record: models.Model | None = None
 ) -> AuditEntry:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.accounts.models import AuditAction
-from navid.accounts.services import Actor, audit_record, model_snapshot
+from navid.accounts.services import Actor, audit_record, audit_save, model_snapshot
 from navid.campaigns.models import (
     Brand,
     Campaign,
@@ -516,11 +516,5 @@ def brand_save(*, actor: Actor, brand: Brand | None, values: dict[str, Any]) -> 
     for name, value in values.items():
         setattr(brand, name, value)
     brand.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE if before else AuditAction.CREATE,
-        instance=brand,
-        before=before,
-        after=model_snapshot(brand),
-    )
+    audit_save(actor=actor, instance=brand, before=before)
     return brand

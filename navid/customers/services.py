@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.accounts.models import AuditAction
-from navid.accounts.services import Actor, audit_record, model_snapshot
+from navid.accounts.services import Actor, audit_record, audit_save, model_snapshot
 from navid.core.errors import Conflict, ValidationFailed
 from navid.customers.models import (
     Consent,
@@ -167,14 +167,7 @@ def consent_set(
     consent.source = source[:100]
     consent.recorded_at = timezone.now()
     consent.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE if before else AuditAction.CREATE,
-        instance=consent,
-        before=before,
-        after=model_snapshot(consent),
-        record=customer,
-    )
+    audit_save(actor=actor, instance=consent, before=before, record=customer)
     return consent
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from navid.accounts.models import AuditAction
-from navid.accounts.services import Actor, audit_record, model_snapshot
+from navid.accounts.services import Actor, audit_record, audit_save, model_snapshot
 from navid.core.errors import PermissionDenied, ValidationFailed
 from navid.customers.models import ProductType
 from navid.offers.eligibility import rules_parse
@@ -102,14 +102,7 @@ def product_rules_set(*, actor: Actor, product: ProductType, rules: Any) -> Prod
     before = None if created else model_snapshot(row)
     row.rules = document
     row.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.CREATE if created else AuditAction.UPDATE,
-        instance=row,
-        before=before,
-        after=model_snapshot(row),
-        record=product,
-    )
+    audit_save(actor=actor, instance=row, before=before, record=product)
     return row
 
 

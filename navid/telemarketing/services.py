@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from navid.accounts.models import AuditAction
-from navid.accounts.services import Actor, audit_record, audit_update, model_snapshot
+from navid.accounts.services import Actor, audit_record, audit_save, audit_update, model_snapshot
 from navid.campaigns.execution import campaign_complete_if_done
 from navid.campaigns.models import (
     Campaign,
@@ -200,13 +200,7 @@ def call_settings_save(*, actor: Actor, campaign: Campaign, values: Mapping[str,
         raise ValidationFailed(errors)
     settings_row.save()
     outcome_codes_ensure(campaign=campaign)
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE if before else AuditAction.CREATE,
-        instance=settings_row,
-        before=before,
-        after=model_snapshot(settings_row),
-    )
+    audit_save(actor=actor, instance=settings_row, before=before)
     return settings_row
 
 
@@ -231,13 +225,7 @@ def outcome_code_save(
     if OutcomeCode.objects.filter(campaign=campaign, code=code.code).exclude(pk=code.pk).exists():
         raise ValidationFailed({"code": [_("This campaign already has an outcome with this code.")]})
     code.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE if before else AuditAction.CREATE,
-        instance=code,
-        before=before,
-        after=model_snapshot(code),
-    )
+    audit_save(actor=actor, instance=code, before=before)
     return code
 
 
@@ -967,13 +955,7 @@ def script_node_save(
     node.save()
     if node.is_start:
         ScriptNode.objects.filter(campaign=campaign, is_start=True).exclude(pk=node.pk).update(is_start=False)
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE if before else AuditAction.CREATE,
-        instance=node,
-        before=before,
-        after=model_snapshot(node),
-    )
+    audit_save(actor=actor, instance=node, before=before)
     return node
 
 
