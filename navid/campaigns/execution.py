@@ -674,27 +674,25 @@ def channel_send(
 
 
 def outbox_next_due_in(*, campaign_id: int, channel: str) -> float | None:
-    """Seconds until the earliest message still waiting (for its send_after or a claim's lease), or None."""
-    waiting = OutboxMessage.objects.filter(
-        campaign_id=campaign_id, channel=channel, state__in=[OutboxState.PENDING, OutboxState.CLAIMED]
+    """Seconds until the earliest message still waiting (for its send_after, a claim's lease, or the lease of a
+    sent claim not recorded yet, whose worker may have died), or None."""
+    outbox = OutboxMessage.objects.filter(campaign_id=campaign_id, channel=channel)
+    held = outbox.filter(state=OutboxState.CLAIMED) | outbox.filter(state=OutboxState.SENT).exclude(
+        claim_token=""
     )
-    now = timezone.now()
+    # The earliest of each, a missing time first; other workers may change both between the two queries.
     moments = [
-        waiting.filter(state=OutboxState.PENDING)
-        .order_by("send_after")
-        .values_list("send_after", flat=True)
-        .first(),
-        waiting.filter(state=OutboxState.CLAIMED)
-        .order_by("lease_until")
-        .values_list("lease_until", flat=True)
-        .first(),
+        *outbox.filter(state=OutboxState.PENDING)
+        .order_by(F("send_after").asc(nulls_first=True))
+        .values_list("send_after", flat=True)[:1],
+        *held.order_by(F("lease_until").asc(nulls_first=True)).values_list("lease_until", flat=True)[:1],
     ]
-    if not waiting.exists():
+    if not moments:
         return None
-    found = [moment for moment in moments if moment is not None]
-    if not found:
+    times = [moment for moment in moments if moment is not None]
+    if len(times) < len(moments):
         return 0.0
-    return max(0.0, (min(found) - now).total_seconds())
+    return max(0.0, (min(times) - timezone.now()).total_seconds())
 
 
 @transaction.atomic

@@ -251,6 +251,30 @@ def test_a_worker_that_died_after_its_commit_point_is_recorded_by_the_next_and_n
     assert Interaction.objects.filter(campaign_id=campaign.id).count() == 3
 
 
+def test_a_dead_workers_sent_claim_still_in_its_lease_is_waited_for_then_recorded(
+    smtp_settings: SmtpServer,
+) -> None:
+    campaign = running_campaign()
+    outbox_write(campaign=campaign, customers=customers_bulk(count=3))
+    claimed = outbox_claim(campaign_id=campaign.id, channel="email", limit=1, lease_seconds=60)
+    # The dead worker got its message past the point of no return; its lease runs for another minute.
+    outbox_commit(claim_token=claimed[0].claim_token, ids=[claimed[0].id])
+
+    report = channel_send(campaign_id=campaign.id, channel="email")
+
+    assert (report.reason, report.counts) == ("done", {"sent": 2})
+    # A send_outbox --wait worker comes back when the lease runs out.
+    assert report.next_due_in is not None and 50 <= report.next_due_in <= 60
+    assert campaign_complete_if_done(campaign_id=campaign.id) is False
+    OutboxMessage.objects.filter(campaign=campaign).update(lease_until=timezone.now() - timedelta(seconds=1))
+
+    report = channel_send(campaign_id=campaign.id, channel="email")
+
+    assert (report.reason, report.next_due_in) == ("done", None)
+    assert Interaction.objects.filter(campaign_id=campaign.id).count() == 3
+    assert campaign_complete_if_done(campaign_id=campaign.id) is True
+
+
 # Pause, stop, rate ------------------------------------------------------------------------------------------
 def test_a_paused_campaign_sends_nothing_and_keeps_its_messages_pending(smtp_settings: SmtpServer) -> None:
     campaign = running_campaign()
