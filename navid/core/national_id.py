@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from enum import StrEnum
 
 from navid.core.text import digits_only
@@ -19,16 +18,30 @@ class InvalidNationalId(ValueError):
     """The value is not a national identifier of any known kind."""
 
 
-_IR_PERSON_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
 def is_valid_ir_national_code(code: str) -> bool:
-    """Iranian national code (کد ملی): 10 digits, check digit by weights 10..2 modulo 11."""
-    if len(code) != 10 or not code.isdigit() or len(set(code)) == 1:
+    """Iranian national code (کد ملی): 10 ASCII digits, check digit by weights 10..2 modulo 11.
+
+    Persian and Arabic digits are converted by classify_national_id before this check.
+    """
+    if len(code) != 10 or not code.isascii() or not code.isdigit() or len(set(code)) == 1:
         return False
-    total = sum(map(operator.mul, map(int, code[:9]), _IR_PERSON_WEIGHTS))
+    # Weights 10..2 over the byte values, less 48 ("0") times the sum of the weights: checked for every row of an
+    # import, where it took twice as long written with int() per digit.
+    d = code.encode()
+    total = (
+        d[0] * 10
+        + d[1] * 9
+        + d[2] * 8
+        + d[3] * 7
+        + d[4] * 6
+        + d[5] * 5
+        + d[6] * 4
+        + d[7] * 3
+        + d[8] * 2
+        - 2592
+    )
     remainder = total % 11
-    check = int(code[9])
+    check = d[9] - 48
     return check == remainder if remainder < 2 else check == 11 - remainder
 
 

@@ -1,9 +1,10 @@
 """Import of customer files (R1.4): CSV or XLSX, UTF-8 or Windows-1256, checked in full before anything is written.
 
-Pass 1 reads and validates every row, looks up which rows update existing customers, and
-writes the clean rows to a spool file; it commits nothing and reports progress as it goes.
-Pass 2 writes the spooled rows in one transaction. A dry run stops after pass 1. In
-all-or-nothing mode one rejected row means pass 2 never runs.
+The check reads and validates every row, looks up which rows update existing customers, and
+reports progress as it goes. The rows it passes are written in one transaction: by a writer
+process while the check goes on (ProcessSink), or, inside a caller's own transaction, after the
+check from a spool file (SpoolSink). Nothing is committed before the whole file has been checked:
+a dry run stops after the check, and in all-or-nothing mode one rejected row rolls the write back.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import csv
 import datetime as dt
 import pickle
 import queue
+import subprocess
+import sys
 import tempfile
 import threading
+import traceback
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -39,6 +44,8 @@ from navid.customers.validation import (
 )
 
 CHUNK = 2000
+PROCESS_WRITER_BYTES = 2 * 1024 * 1024  # files from this size on are written by a writer process (ADR 0007)
+_COPY_ROWS = 100_000  # rows sent in one COPY on PostgreSQL; its foreign keys are checked when it ends
 MAX_ERRORS_KEPT = 10_000
 MAX_FIELD = 10 * 1024 * 1024 + 1
 csv.field_size_limit(MAX_FIELD * 2)
@@ -154,7 +161,8 @@ def _open_csv(stream: BinaryIO, encoding: str | None) -> Table:
                     _("Row %(row)s: %(reason)s") % {"row": number + 1, "reason": exc}
                 ) from exc
             number += 1
-            if cells and any(c.strip() for c in cells):
+            joined = "".join(cells)
+            if joined and not joined.isspace():  # a row of empty cells is skipped
                 yield number, cells
 
     return Table(
@@ -269,7 +277,7 @@ def check_mapping(header: list[str], mapping: dict[str, str], delimiter: str) ->
 
 @dataclass
 class _Chunk:
-    inserts: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)  # values of _INSERT_COLUMNS
     updates: list[tuple[int, dict[str, Any], dict[str, list[Any]], bool]] = field(default_factory=list)
 
 
@@ -316,6 +324,8 @@ _DEFAULTS: dict[str, Any] = {
 
 
 _DB_COLUMNS = [_REF_ATTNAMES.get(f, f) for f in _DB_FIELDS]
+# The columns a new customer's row is checked into, in order; the writer adds the times and the import.
+_INSERT_COLUMNS = (*_DB_COLUMNS, "search_text")
 
 
 def _flatten(clean: dict[str, Any]) -> dict[str, Any]:
@@ -398,16 +408,48 @@ class RowValidator:
         return results
 
 
-def _ids_with(column: str, values: list[str]) -> list[int]:
-    """Ids of customers whose `column` is one of `values`: one plain query, as most files match few or none."""
+def _ids_with(keys: dict[str, list[str]]) -> list[int]:
+    """Ids of customers whose column (external_id, national_id) holds one of its values: one plain query, as
+    most files match few customers or none."""
     table = connection.ops.quote_name(Customer._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(values))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {table} WHERE {connection.ops.quote_name(column)} IN ({placeholders})",  # noqa: S608 - names are ours
-            values,
-        )
-        return [row[0] for row in cursor.fetchall()]
+    conditions: list[str] = []
+    params: list[Any] = []
+    for column, values in keys.items():
+        if not values:
+            continue
+        if connection.vendor == "postgresql":
+            # One text parameter split by the server: a query with thousands of placeholders cost the driver more
+            # than the server, and so did quoting an array's items one by one. Cleaned values hold no control
+            # characters, so the unit separator cannot occur in them.
+            conditions.append(f"{connection.ops.quote_name(column)} = ANY(string_to_array(%s, chr(31)))")
+            params.append("\x1f".join(values))
+        else:
+            conditions.append(f"{connection.ops.quote_name(column)} IN ({', '.join(['%s'] * len(values))})")
+            params.extend(values)
+    if not conditions:
+        return []
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        # The driver's own cursor: with DEBUG on, Django's wrapper would format every value of the query for its
+        # log, which cost more than the query.
+        cursor.cursor.execute(f"SELECT id FROM {table} WHERE {' OR '.join(conditions)}", params)  # noqa: S608
+        return [row[0] for row in cursor.cursor.fetchall()]
+
+
+@contextmanager
+def _index_lookups() -> Iterator[None]:
+    """On PostgreSQL, look a chunk's customers up through the indexes.
+
+    A table filled from empty still has the statistics of an empty table, so the planner scans it whole for
+    every chunk, while another connection's import is growing it (measured: 21 ms a chunk instead of 1 ms).
+    """
+    if connection.vendor != "postgresql":
+        yield  # SQLite: a transaction here would wait for the writer's lock
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        yield
+        # Inside a caller's transaction this block is a savepoint, whose release would keep the setting.
+        cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
 
 
 class CustomerImporter:
@@ -448,18 +490,22 @@ class CustomerImporter:
         chunk = _Chunk()
         if not cleaned:
             return chunk
+        today = timezone.localdate()
         externals = [c["external_id"] for _, c in cleaned if c.get("external_id")]
         nationals = [c["national_id"] for _, c in cleaned if c.get("national_id")]
         columns = list(dict.fromkeys(["id", "external_id", "national_id", "status", *_DB_COLUMNS]))
         by_external: dict[str, dict[str, Any]] = {}
         by_national: dict[str, dict[str, Any]] = {}
-        if externals and (ids := _ids_with("external_id", externals)):
-            live = Customer.objects.filter(deleted_at__isnull=True, id__in=ids)
-            by_external = {r["external_id"]: r for r in live.values(*columns)}
-        if nationals and (ids := _ids_with("national_id", nationals)):
-            # Trashed records keep their national ID: a new row must not reuse it silently.
-            holders = Customer.objects.filter(id__in=ids).values(*columns, "deleted_at")
-            by_national = {r["national_id"]: r for r in holders}
+        with _index_lookups():
+            ids = _ids_with({"external_id": externals, "national_id": nationals})
+            found = list(Customer.objects.filter(id__in=ids).values(*columns, "deleted_at")) if ids else []
+        wanted_external, wanted_national = set(externals), set(nationals)
+        for record in found:
+            if record["external_id"] in wanted_external and record["deleted_at"] is None:
+                by_external[record["external_id"]] = record
+            if record["national_id"] in wanted_national:
+                # Trashed records keep their national ID: a new row must not reuse it silently.
+                by_national[record["national_id"]] = record
         for number, clean in cleaned:
             ext, nat = clean.get("external_id"), clean.get("national_id")
             target = by_external.get(ext) if ext else None
@@ -486,8 +532,9 @@ class CustomerImporter:
             if target is None:
                 row = {**_DEFAULTS, **clean}
                 if row["status"] == PartyStatus.CUSTOMER and not row.get("customer_since"):
-                    row["customer_since"] = timezone.localdate()
-                chunk.inserts.append(row)
+                    row["customer_since"] = today
+                # A tuple in the order of _INSERT_COLUMNS: it crosses to the writer process at half the cost of a dict.
+                chunk.inserts.append(tuple(map(row.get, _INSERT_COLUMNS)))
             else:
                 del clean["search_text"]
                 changes = {k: [target.get(k), v] for k, v in clean.items() if target.get(k) != v}
@@ -496,7 +543,7 @@ class CustomerImporter:
                     target["status"] == PartyStatus.PROSPECT and merged["status"] == PartyStatus.CUSTOMER
                 )
                 if converted and not merged.get("customer_since"):
-                    clean["customer_since"] = timezone.localdate()
+                    clean["customer_since"] = today
                 clean["search_text"] = customer_search_text(merged)
                 chunk.updates.append((target["id"], clean, changes, converted))
         outcome.created += len(chunk.inserts)
@@ -532,9 +579,9 @@ class CustomerImporter:
         check_mapping(table.header, mapping, table.delimiter)
         positions = [(table.header.index(col), name) for col, name in mapping.items()]
         outcome = ImportOutcome()
+        validator = RowValidator(positions, self.resolver, self.region)
         seen_external: dict[str, int] = {}
         seen_national: dict[str, int] = {}
-        validator = RowValidator(positions, self.resolver, self.region)
         for batch in self._batches(table, outcome):
             results = validator.validate(batch)
             chunk = self._resolve_chunk(results, outcome, seen_external, seen_national)
@@ -552,6 +599,9 @@ class CustomerImporter:
         return outcome
 
 
+_PG_WRITE_SETTINGS = ("gin_pending_list_limit", "work_mem", "enable_seqscan")
+
+
 class _WriteSession:
     """Writes checked chunks into the open transaction of one connection."""
 
@@ -559,22 +609,24 @@ class _WriteSession:
         self.job = job
         self.cursor = cursor
         self.now = timezone.now()
+        # The time as the database stores it, converted once rather than by the driver for every row.
+        self.stamp = connection.ops.adapt_datetimefield_value(self.now)
         self.table = connection.ops.quote_name(Customer._meta.db_table)
-        self.insert_cols = [
-            *[_REF_ATTNAMES.get(f, f) for f in _DB_FIELDS],
-            "search_text",
-            "created_at",
-            "updated_at",
-            "created_by_import_id",
-        ]
+        self.insert_cols = [*_INSERT_COLUMNS, "created_at", "updated_at", "created_by_import_id"]
+        self.conversions = connection.ops.quote_name(ConversionEvent._meta.db_table)
+        self.note = job.file_name[:300]
         self.converted_ids: list[int] = []
         self.audit_rows: list[tuple[int, dict[str, list[Any]]]] = []
         self.vendor = cursor.db.vendor
         self.search_trigger = ""
+        self.copy_stack = ExitStack()
+        self.copy: Any = None
+        self.copy_rows = 0
         if self.vendor == "sqlite":
-            # The search index of imported rows is built in one statement at the end. The per-row insert trigger
-            # costs about as much as the insert itself even when its WHEN clause skips the row, so it is dropped
-            # for the length of this transaction and created again before the commit (a rollback restores it).
+            # The search index of imported rows is built a chunk at a time (_complete_inserted). The per-row insert
+            # trigger costs about as much as the insert itself even when its WHEN clause skips the row, so it is
+            # dropped for the length of this transaction and created again before the commit (a rollback restores
+            # it).
             cursor.execute(
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'customer_search_ai'"
             )
@@ -584,30 +636,106 @@ class _WriteSession:
                 cursor.execute("DROP TRIGGER customer_search_ai")
         elif self.vendor == "postgresql":
             # The trigram index of the search text costs the server about three quarters of a row's time when
-            # rows arrive one by one; kept in the index's pending list for this transaction and merged once at
-            # the end, in sorted batches, the same rows cost it about a third less (docs/benchmarks.md).
-            cursor.execute("SET LOCAL gin_pending_list_limit = '1GB'")
+            # rows arrive one by one; kept in the index's pending list and merged in sorted batches, the same rows
+            # cost it about a third less. A list of 64 MB is merged several times while the import goes on,
+            # where one of 1 GB was merged once at the end, for 5 s with nothing else to do (docs/benchmarks.md).
+            # Every setting made here is put back in finish() (_PG_WRITE_SETTINGS).
+            cursor.execute("SET LOCAL gin_pending_list_limit = '64MB'")
+            # A merge started by an insert gathers the list's entries in work_mem; with the default 4 MB it wrote
+            # into the index some sixteen times per merge instead of once.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            # The foreign keys are deferred to the commit, where a million rows' checks ran one after another
+            # for 12 s with nothing else to do; checked after each chunk, they run while the next is checked.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # The rows of each COPY are completed by id range (_complete_inserted); a table filled from empty
+            # keeps the statistics of an empty table, with which the planner would scan it whole every time.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {self.table}")  # noqa: S608 - names are ours
+        self.completed_up_to: int = cursor.fetchone()[0]
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
-        fixed = (self.now, self.now, self.job.pk)
-        values = [(*[row.get(c) for c in self.insert_cols[:-3]], *fixed) for row in rows]
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        fixed = (self.stamp, self.stamp, self.job.pk)
+        values = [row + fixed for row in rows]
         columns = ", ".join(connection.ops.quote_name(c) for c in self.insert_cols)
         if self.vendor == "postgresql":
-            # COPY costs a PostgreSQL server less than half of what INSERTs of the same rows cost.
-            with self.cursor.cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy:
-                for value in values:
-                    copy.write_row(value)
+            # COPY costs a PostgreSQL server less than half of what INSERTs of the same rows cost. One COPY runs
+            # across many chunks, so that the server stores rows while this process is still formatting the
+            # next ones; a COPY per chunk made each wait for the other.
+            if self.copy is None:
+                self.copy = self.copy_stack.enter_context(
+                    self.cursor.cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN")
+                )
+            for value in values:
+                self.copy.write_row(value)
+            self.copy_rows += len(values)
+            if self.copy_rows >= _COPY_ROWS:
+                self._end_copy()
             return
         placeholders = ", ".join(["%s"] * len(self.insert_cols))
-        self.cursor.executemany(f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders})", values)  # noqa: S608 - names are ours
+        insert = f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names are ours
+        self.cursor.cursor.executemany(insert, values)
+
+    def _end_copy(self) -> None:
+        """End the COPY in progress, if any: the server then checks the foreign keys of its rows."""
+        if self.copy is None:
+            return
+        self.copy_stack.close()
+        self.copy, self.copy_rows = None, 0
+        self._complete_inserted()
+
+    def __enter__(self) -> _WriteSession:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        # On an error, a COPY in progress is cancelled with it, so that the rollback can run.
+        self.copy_stack.__exit__(*exc_info)
+
+    def _complete_inserted(self) -> None:
+        """Complete the rows this import inserted since the last call: their conversion events and, on SQLite,
+        their place in the search index (whose insert trigger is off).
+
+        Called after each chunk on SQLite and after each COPY on PostgreSQL, so that this work is done while
+        the importing process checks the next rows, not all at the end.
+        """
+        raw = self.cursor.cursor
+        mark = [self.completed_up_to, self.job.pk]
+        if self.vendor == "sqlite":
+            raw.execute(
+                f"INSERT INTO customer_search(rowid, search_text) SELECT id, search_text FROM {self.table} "  # noqa: S608
+                "WHERE id > %s AND created_by_import_id = %s",
+                mark,
+            )
+        raw.execute(
+            f"INSERT INTO {self.conversions} (customer_id, occurred_at, source, actor_id, note) "  # noqa: S608
+            f"SELECT id, %s, %s, %s, %s FROM {self.table} WHERE id > %s AND created_by_import_id = %s AND status = %s",
+            [
+                self.stamp,
+                ConversionEvent.Source.IMPORT,
+                self.job.actor_id,
+                self.note,
+                *mark,
+                PartyStatus.CUSTOMER,
+            ],
+        )
+        if self.vendor == "postgresql":
+            # This session's last id from the sequence: the last of its own rows, whatever other sessions insert.
+            raw.execute("SELECT currval(pg_get_serial_sequence(%s, 'id'))", [Customer._meta.db_table])
+        else:
+            # This transaction holds SQLite's only write lock: the last row is this import's.
+            raw.execute(f"SELECT max(id) FROM {self.table}")  # noqa: S608 - names are ours
+        self.completed_up_to = raw.fetchone()[0]
 
     def write(self, chunk: _Chunk) -> None:
         if chunk.inserts:
             self._insert(chunk.inserts)
+            if self.vendor == "sqlite":
+                self._complete_inserted()
+        if chunk.updates:
+            self._end_copy()
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for pk, clean, changes, converted in chunk.updates:
             cols = tuple(sorted(clean))
-            by_columns.setdefault(cols, []).append((*[clean[c] for c in cols], self.now, pk))
+            by_columns.setdefault(cols, []).append((*[clean[c] for c in cols], self.stamp, pk))
             if converted:
                 self.converted_ids.append(pk)
             if changes:
@@ -617,13 +745,9 @@ class _WriteSession:
             self.cursor.executemany(f"UPDATE {self.table} SET {assignments} WHERE id = %s", params)  # noqa: S608
 
     def finish(self, outcome: ImportOutcome) -> None:
+        self._end_copy()
         cursor = self.cursor
         if self.vendor == "sqlite":
-            cursor.execute(
-                f"INSERT INTO customer_search(rowid, search_text) SELECT id, search_text FROM {self.table} "  # noqa: S608
-                "WHERE created_by_import_id = %s",
-                [self.job.pk],
-            )
             if self.search_trigger:
                 cursor.execute(self.search_trigger)
         elif self.vendor == "postgresql":
@@ -642,21 +766,21 @@ class _WriteSession:
             before=None,
             after={"file": self.job.file_name, "created": outcome.created, "updated": outcome.updated},
         )
+        if self.vendor == "postgresql":
+            # Inside a caller's transaction (SpoolSink), the write's settings must not outlive the write.
+            # Navid's foreign keys are all created initially deferred.
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            for name in _PG_WRITE_SETTINGS:
+                cursor.execute(f"SET LOCAL {name} TO DEFAULT")
 
     def _write_conversions(self) -> None:
-        conv = connection.ops.quote_name(ConversionEvent._meta.db_table)
-        note = self.job.file_name[:300]
-        # New customers of this import: one conversion each, set-based.
-        self.cursor.execute(
-            f"INSERT INTO {conv} (customer_id, occurred_at, source, actor_id, note) "  # noqa: S608
-            f"SELECT id, %s, %s, %s, %s FROM {self.table} WHERE created_by_import_id = %s AND status = %s",
-            [self.now, ConversionEvent.Source.IMPORT, self.job.actor_id, note, self.job.pk, "customer"],
-        )
+        """Conversion events of the prospects this import turned into customers (new customers have theirs)."""
         if self.converted_ids:
             self.cursor.executemany(
-                f"INSERT INTO {conv} (customer_id, occurred_at, source, actor_id, note) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
+                f"INSERT INTO {self.conversions} (customer_id, occurred_at, source, actor_id, note) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s)",
                 [
-                    (pk, self.now, ConversionEvent.Source.IMPORT, self.job.actor_id, note)
+                    (pk, self.stamp, ConversionEvent.Source.IMPORT, self.job.actor_id, self.note)
                     for pk in self.converted_ids
                 ],
             )
@@ -682,6 +806,19 @@ class _WriteSession:
         AuditEntry.objects.using(self.cursor.db.alias).bulk_create(entries, batch_size=1000)
 
 
+@contextmanager
+def _write_transaction(job: ImportJob) -> Iterator[_WriteSession]:
+    """One transaction of this connection for the whole write; errors of the driver's own cursor come out as
+    Django's (an IntegrityError as django.db.IntegrityError)."""
+    with (
+        transaction.atomic(),
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        _WriteSession(job, cursor) as session,
+    ):
+        yield session
+
+
 class ChunkSink:
     """Where the check pass sends chunks that may be written; `finish` commits them all or nothing."""
 
@@ -701,7 +838,7 @@ class SpoolSink(ChunkSink):
     """Keeps the chunks in a temporary file and writes them after the check, in the caller's connection.
 
     Used inside an outer transaction (a test, or a caller's own atomic block), where a second connection
-    could not see the caller's uncommitted rows.
+    could not see the caller's uncommitted rows, and for files too small to be worth a writer process.
     """
 
     def __init__(self, job: ImportJob) -> None:
@@ -721,8 +858,7 @@ class SpoolSink(ChunkSink):
             if self.abandoned:
                 return False
             self.spool.seek(0)
-            with transaction.atomic(), connection.cursor() as cursor:
-                session = _WriteSession(self.job, cursor)
+            with _write_transaction(self.job) as session:
                 while True:
                     try:
                         chunk: _Chunk = pickle.load(self.spool)  # noqa: S301 - our own spool file
@@ -735,32 +871,55 @@ class SpoolSink(ChunkSink):
             self.spool.close()
 
 
-_COMMIT = object()
-_ABANDON = object()
-
-
 class _Abandoned(Exception):
     """Raised inside the writer's transaction to roll it back."""
 
 
-class ThreadSink(ChunkSink):
-    """Writes chunks while the check goes on: a thread with its own connection and one transaction.
+# Messages from the importing process to its writer: ("job", job id, database name), then ("chunk", _Chunk) for
+# each chunk, then ("commit", ImportOutcome) or ("abandon",). The writer answers once, when it is done: ("written",),
+# ("abandoned",), ("integrity", message) or ("error", traceback).
+_QUEUED_CHUNKS = 64  # about 40 MB of pickled rows: enough to go on checking while the writer process starts
 
-    The writer spends most of its time in the database (SQLite's C code with the GIL released, or the
-    PostgreSQL server), so the check and the write share the machine's cores instead of taking turns.
+
+class ProcessSink(ChunkSink):
+    """Writes chunks while the check goes on: a child process with its own connection and one transaction.
+
+    The check and the write each keep a core busy. As two threads of one process they took turns on the
+    interpreter lock: a million rows took the sum of the two (49 s), where two processes take the longer one.
+    A feeder thread pickles the chunks into the child's pipe, so that the check need not wait for the child
+    to start or for each chunk to be written.
     """
 
     def __init__(self, job: ImportJob) -> None:
         self.job = job
-        self.queue: queue.Queue[object] = queue.Queue(maxsize=8)
-        self.error: BaseException | None = None
-        self.written = False
-        self.outcome: ImportOutcome | None = None
-        self.thread = threading.Thread(target=self._run, name=f"import-{job.pk}-writer", daemon=True)
-        self.thread.start()
+        self.child = (
+            subprocess.Popen(  # it inherits this process's environment, DJANGO_SETTINGS_MODULE included
+                [sys.executable, "-m", "navid.customers.import_writer"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        )
+        self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=_QUEUED_CHUNKS)
+        self.feeder = threading.Thread(target=self._feed, name=f"import-{job.pk}-feeder", daemon=True)
+        self.feeder.start()
+        self.ended = False
+        self._send(("job", job.pk, connection.settings_dict["NAME"]))
 
-    def _send(self, item: object) -> None:
-        while self.thread.is_alive():
+    def _feed(self) -> None:
+        stdin = self.child.stdin
+        assert stdin is not None  # opened with a pipe above
+        try:
+            while True:
+                item = self.queue.get()
+                pickle.dump(item, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                if item[0] in {"commit", "abandon"}:
+                    break
+            stdin.close()
+        except OSError:
+            return  # the child has gone: finish() reports how it ended
+
+    def _send(self, item: tuple[Any, ...]) -> None:
+        while self.feeder.is_alive():
             try:
                 self.queue.put(item, timeout=0.2)
             except queue.Full:
@@ -768,42 +927,80 @@ class ThreadSink(ChunkSink):
             return
 
     def put(self, chunk: _Chunk) -> None:
-        self._send(chunk)
+        self._send(("chunk", chunk))
+
+    def _answer(self) -> tuple[Any, ...]:
+        self.ended = True
+        self.feeder.join()
+        stdout = self.child.stdout
+        assert stdout is not None  # opened with a pipe above
+        try:
+            answer: tuple[Any, ...] = pickle.load(stdout)  # noqa: S301 - our own child process
+        except (EOFError, pickle.UnpicklingError):
+            answer = ("gone",)
+        finally:
+            stdout.close()
+            code = self.child.wait()
+        if answer[0] == "gone":
+            raise RuntimeError(
+                f"The import's writer process stopped (exit code {code}); nothing was committed."
+            )
+        return answer
 
     def abandon(self) -> None:
-        self._send(_ABANDON)
-        self.thread.join()
+        if self.ended:
+            return  # abandoned already, when the check found the first bad row
+        self._send(("abandon",))
+        self._answer()
 
     def finish(self, outcome: ImportOutcome) -> bool:
-        self.outcome = outcome
-        self._send(_COMMIT)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.written
+        self._send(("commit", outcome))
+        answer = self._answer()
+        if answer[0] == "integrity":
+            raise IntegrityError(answer[1])
+        if answer[0] == "error":
+            raise RuntimeError(f"The import's writer process failed:\n{answer[1]}")
+        return bool(answer[0] == "written")
 
-    def _run(self) -> None:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                session = _WriteSession(self.job, cursor)
-                while True:
-                    item = self.queue.get()
-                    if item is _ABANDON:
-                        raise _Abandoned
-                    if item is _COMMIT:
-                        break
-                    if isinstance(item, _Chunk):
-                        session.write(item)
-                if self.outcome is None:
+
+def _drain(stream: BinaryIO) -> None:
+    """Read the importing process's messages to their end, so that it is never left blocked on a full pipe."""
+    try:
+        while pickle.load(stream)[0] not in {"commit", "abandon"}:  # noqa: S301 - from our parent process
+            pass
+    except EOFError:
+        return
+
+
+def serve_writer(stream: BinaryIO, answer: BinaryIO) -> None:
+    """The writer process's work (python -m navid.customers.import_writer): write what `stream` sends."""
+    _kind, job_pk, database = pickle.load(stream)  # noqa: S301 - from our parent process
+    connection.settings_dict["NAME"] = database  # the parent's database, also when it is a test database
+    result: tuple[Any, ...] = ("written",)
+    try:
+        job = ImportJob.objects.select_related("actor").get(pk=job_pk)
+        with _write_transaction(job) as session:
+            while True:
+                item = pickle.load(stream)  # noqa: S301 - an EOFError (the parent has gone) rolls back
+                if item[0] == "chunk":
+                    session.write(item[1])
+                elif item[0] == "commit":
+                    session.finish(item[1])
+                    break
+                else:
                     raise _Abandoned
-                session.finish(self.outcome)
-            self.written = True
-        except _Abandoned:
-            self.written = False
-        except BaseException as exc:  # handed to the importing thread, which raises it
-            self.error = exc
-        finally:
-            connection.close()
+    except _Abandoned:
+        result = ("abandoned",)
+    except IntegrityError as exc:
+        result = ("integrity", str(exc))
+        _drain(stream)
+    except Exception:  # handed to the importing process, which raises it
+        result = ("error", traceback.format_exc())
+        _drain(stream)
+    finally:
+        connection.close()
+    pickle.dump(result, answer)
+    answer.flush()
 
 
 def _json(value: Any) -> Any:
@@ -820,7 +1017,9 @@ def import_run(*, job: ImportJob, progress: Callable[[int, int], None] | None = 
     importer = CustomerImporter(job, progress=progress)
     if job.dry_run:
         return importer.check(table, mapping)
-    sink: ChunkSink = SpoolSink(job) if connection.in_atomic_block else ThreadSink(job)
+    # A writer process takes about 3 s to start; a file smaller than this is checked and written in less.
+    small = path.stat().st_size < PROCESS_WRITER_BYTES
+    sink: ChunkSink = SpoolSink(job) if connection.in_atomic_block or small else ProcessSink(job)
     try:
         outcome = importer.check(table, mapping, sink)
     except BaseException:

@@ -52,6 +52,35 @@ def test_valid_file_is_imported_with_conversions(tmp_path: Path, places: None) -
     assert AuditEntry.objects.filter(action="import").count() == 1
 
 
+def test_an_import_inside_a_transaction_leaves_its_settings_behind(tmp_path: Path) -> None:
+    # given a caller's transaction (this test's) on PostgreSQL, where the write tunes the server for itself
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the settings are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('work_mem'), current_setting('gin_pending_list_limit')")
+        before = cursor.fetchone()
+    job = _run(tmp_path, (HEADER + "C1,Ali,Karimi,,,,customer,,\n").encode())
+    assert job.state == "succeeded"
+    # then the rest of the caller's transaction runs with the settings it had
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('work_mem'), current_setting('gin_pending_list_limit'), "
+            "current_setting('enable_seqscan')"
+        )
+        assert cursor.fetchone() == (*before, "on")
+
+
+def test_external_ids_with_separators_in_them_find_their_customer(tmp_path: Path) -> None:
+    CustomerFactory(external_id="A,1", last_name="Comma")
+    CustomerFactory(external_id="A", last_name="Plain")
+    job = _run(tmp_path, b'external_id,last_name\n"A,1",Updated\n')
+    assert (job.created_count, job.updated_count) == (0, 1)
+    assert Customer.objects.get(external_id="A,1").last_name == "Updated"
+    assert Customer.objects.get(external_id="A").last_name == "Plain"
+
+
 def test_same_external_id_updates_and_audits_the_change(tmp_path: Path, places: None) -> None:
     CustomerFactory(
         external_id="C1", first_name="Old", last_name="Name", national_id="0012345679", status="prospect"
@@ -218,9 +247,23 @@ def test_an_unexpected_error_fails_the_job_and_is_raised(tmp_path: Path, monkeyp
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_rows_are_written_while_the_check_goes_on(tmp_path: Path) -> None:
-    # given no outer transaction (as in a worker), so the writer thread with its own connection is used
+def test_outside_a_transaction_rows_are_written_while_the_check_goes_on(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    # given no outer transaction (as in a worker) and a file "large" enough for the writer process
     from django.db import connection
+
+    import navid.customers.importing as importing
+
+    monkeypatch.setattr(importing, "PROCESS_WRITER_BYTES", 1000)
+    started: list[int] = []
+    real_init = importing.ProcessSink.__init__
+
+    def spying_init(self: Any, job: ImportJob) -> None:
+        real_init(self, job)
+        started.append(self.child.pid)
+
+    monkeypatch.setattr(importing.ProcessSink, "__init__", spying_init)
 
     from navid.customers.selectors import customer_search_filter
 
@@ -228,7 +271,8 @@ def test_outside_a_transaction_rows_are_written_while_the_check_goes_on(tmp_path
     assert not connection.in_atomic_block
     rows = "".join(f"C{i},علي,كريمي{i},,,,customer,tehran\n" for i in range(4500))
     job = _run(tmp_path, (HEADER.replace(",branch", "") + rows).encode())
-    # then every row is written in one go, with its conversion and its place in the search index
+    # then a writer process wrote every row in one go, with its conversion and its place in the search index
+    assert len(started) == 1
     assert (job.state, job.created_count, job.rejected_count) == ("succeeded", 4500, 0)
     assert Customer.objects.filter(region=region).count() == 4500
     assert ConversionEvent.objects.count() == 4500
@@ -245,7 +289,25 @@ def test_outside_a_transaction_rows_are_written_while_the_check_goes_on(tmp_path
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_one_bad_row_still_writes_nothing(tmp_path: Path) -> None:
+def test_a_small_file_is_written_without_a_writer_process(tmp_path: Path, monkeypatch: Any) -> None:
+    # given a file far below the writer process's threshold, imported outside a transaction
+    import navid.customers.importing as importing
+
+    def no_process(self: Any, job: ImportJob) -> None:
+        raise AssertionError("a writer process was started for a small file")
+
+    monkeypatch.setattr(importing.ProcessSink, "__init__", no_process)
+    job = _run(tmp_path, b"last_name\nKarimi\n")
+    # then it is written in this process, at once
+    assert (job.state, job.created_count) == ("succeeded", 1)
+    assert Customer.objects.filter(created_by_import=job).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_one_bad_row_still_writes_nothing(tmp_path: Path, monkeypatch: Any) -> None:
+    import navid.customers.importing as importing
+
+    monkeypatch.setattr(importing, "PROCESS_WRITER_BYTES", 1000)
     rows = "".join(f"C{i},Ali,Karimi,,,,customer,\n" for i in range(4500))
     bad = "C9999,Ali,Karimi,,not-a-phone,,customer,\n"
     job = _run(tmp_path, (HEADER.replace(",branch", "") + rows + bad).encode())
@@ -256,6 +318,70 @@ def test_outside_a_transaction_one_bad_row_still_writes_nothing(tmp_path: Path) 
     from navid.customers.selectors import customer_search_filter
 
     assert Customer.objects.filter(customer_search_filter("tahmasbi")).count() == 1
+
+
+def _insert_row(**values: Any) -> tuple[Any, ...]:
+    from navid.customers.importing import _DEFAULTS, _INSERT_COLUMNS
+
+    row = {**_DEFAULTS, "search_text": "x", **values}
+    return tuple(row.get(column) for column in _INSERT_COLUMNS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_writer_process_commits_nothing_and_is_reported() -> None:
+    # given an import whose writer process has received rows and is then killed
+    from navid.customers.importing import ImportOutcome, ProcessSink, _Chunk
+
+    job = ImportJob.objects.create(file_name="k.csv", stored_path="/nonexistent")
+    sink = ProcessSink(job)
+    sink.put(_Chunk(inserts=[_insert_row(last_name=f"Killed{i}") for i in range(10)]))
+    sink.child.kill()
+    # when the import asks it to commit, then it learns that the writer has gone, and nothing was written
+    with pytest.raises(RuntimeError, match=r"The import's writer process stopped \(exit code -9\)"):
+        sink.finish(ImportOutcome(rows_total=10, created=10))
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_process_that_breaks_a_unique_key_rolls_back_and_says_so() -> None:
+    # given a customer committed by someone else after the file was checked, with the external ID of a new row
+    from django.db import IntegrityError
+
+    from navid.customers.importing import ImportOutcome, ProcessSink, _Chunk
+
+    CustomerFactory(external_id="E1", last_name="Earlier")
+    job = ImportJob.objects.create(file_name="u.csv", stored_path="/nonexistent")
+    sink = ProcessSink(job)
+    sink.put(_Chunk(inserts=[_insert_row(last_name="First", external_id="E0")]))
+    sink.put(_Chunk(inserts=[_insert_row(last_name="Clash", external_id="E1")]))
+    # when the writer commits, then the database's refusal comes back and the first chunk is rolled back too
+    with pytest.raises(IntegrityError):
+        sink.finish(ImportOutcome(rows_total=2, created=2))
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["E1"]
+
+
+def test_rows_sent_in_several_copies_and_updates_between_them_all_arrive(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    # given COPY statements of 1,000 rows (PostgreSQL), chunks of 2,000 and existing prospects to update
+    import navid.customers.importing as importing
+
+    monkeypatch.setattr(importing, "_COPY_ROWS", 1000)
+    for i in (10, 2500, 4400):
+        CustomerFactory(external_id=f"C{i}", last_name="Old")
+    rows = "".join(f"C{i},Ali,New{i},,,,{'customer' if i % 2 == 0 else 'prospect'},,\n" for i in range(4500))
+    job = _run(tmp_path, (HEADER + rows).encode())
+    # then every row was written once, the updates took effect, and each new or converted customer has
+    # one conversion event (even rows are customers; the three existing ones were prospects)
+    assert (job.state, job.created_count, job.updated_count) == ("succeeded", 4497, 3)
+    assert Customer.objects.count() == 4500
+    assert ConversionEvent.objects.count() == 2250
+    assert ConversionEvent.objects.filter(customer__external_id__in=["C10", "C2500", "C4400"]).count() == 3
+    assert list(
+        Customer.objects.filter(external_id__in=["C10", "C4400"])
+        .values_list("last_name", flat=True)
+        .order_by("last_name")
+    ) == ["New10", "New4400"]
 
 
 def test_a_running_import_reports_progress_from_its_file(tmp_path: Path) -> None:
