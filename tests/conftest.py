@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 CHROMIUM = os.environ.get("NAVID_CHROMIUM", "/usr/bin/chromium")
 # Playwright's sync API runs an event loop in this thread; the test's own database calls happen outside it.
@@ -41,3 +42,6 @@ def page() -> Iterator[Any]:
         context.set_default_timeout(15_000)
         yield context.new_page()
         browser.close()
+        # Inside sync_playwright the test runs in another context (contextvars), so its database connections are
+        # not the main ones: close them here, or they outlive the tests and keep the test database from being dropped.
+        connections.close_all()

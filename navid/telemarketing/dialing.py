@@ -33,7 +33,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -108,6 +108,7 @@ class DialerProcess:
             with contextlib.suppress(asyncio.CancelledError):
                 await events
             await self.dialer.stop()
+            await sync_to_async(lambda: connection.close())()  # the database thread's own connection
 
     async def _follow(self) -> None:
         async for event in self.dialer.events():

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connection
 
 from navid.channels.amisim import AmiSimulator, Script, last_digit_rule
 from navid.channels.dialer import AsteriskDialer
@@ -108,6 +109,8 @@ def test_progressive_dialer_records_busy_no_answer_and_a_talk(roles: None, simul
         talker[0].pk: EntryState.ACTIVE,
     }
     assert sorted(Interaction.objects.values_list("outcome", flat=True)) == ["busy", "no_answer"]
+    # The process closed its database thread's connection when it stopped.
+    assert asyncio.run(sync_to_async(lambda: connection.connection is None)()) is True
     assert Agent.objects.get(pk=agent.pk).state == AgentState.WRAP_UP
     # the agent records the outcome of the talk
     services.attempt_close(actor=agent.user, attempt=talk, outcome=code(campaign, "interested"))
