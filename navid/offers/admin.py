@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from navid.offers.models import Offer
 
@@ -8,3 +9,4 @@ class OfferAdmin(admin.ModelAdmin):
     list_display = ("name", "product_type", "valid_from", "valid_until", "value_to_bank", "is_active")
     list_filter = ("is_active", "product_type")
     search_fields = ("name",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -32,6 +32,7 @@ class OfferOut(Schema):
     valid_from: dt.date | None
     valid_until: dt.date | None
     value_to_bank: Decimal
+    landing_url: str = Field(description="the offer's landing page; empty when it has none")
     is_active: bool
 
 
@@ -73,6 +74,7 @@ def list_offers(request: HttpRequest) -> list[OfferOut]:
             valid_from=o.valid_from,
             valid_until=o.valid_until,
             value_to_bank=o.value_to_bank,
+            landing_url=o.landing_url,
             is_active=o.is_active,
         )
         for o in selectors.offers_list()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from navid.accounts.models import Region
@@ -12,9 +13,17 @@ from navid.customers.models import PartyKind, ProductType
 from navid.offers.models import Offer
 
 
+def https_by_default(field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
+    """Form fields as the model's, except that a web address typed without a scheme is taken as https://."""
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
 class OfferForm(forms.ModelForm):
     class Meta:
         model = Offer
+        formfield_callback = https_by_default
         fields = [
             "name",
             "product_type",

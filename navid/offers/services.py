@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -40,6 +42,17 @@ def _clean_offer(values: dict[str, Any]) -> dict[str, Any]:
             errors["product_type"] = [_("Choose a product.")]
     clean["product_type"] = product
     clean["description"] = str(values.get("description") or "")
+    url = str(values.get("landing_url") or "").strip()
+    if url and "://" not in url:
+        url = f"https://{url}"  # as the form takes an address typed without a scheme
+    try:
+        if url:
+            URLValidator(schemes=["http", "https"])(url)
+        if len(url) > Offer._meta.get_field("landing_url").max_length:  # type: ignore[operator]
+            raise ValidationError(url)
+    except ValidationError:
+        errors["landing_url"] = [_("Enter a web address of at most 200 characters, starting with https://.")]
+    clean["landing_url"] = url
     try:
         value = Decimal(str(values.get("value_to_bank") if values.get("value_to_bank") is not None else "0"))
         if not value.is_finite() or value < 0 or value >= Decimal("1e16"):

@@ -32,7 +32,12 @@ def bank(db: None) -> dict[str, Any]:
         HoldingFactory(customer=customer, product_type=current)
         if n < 2:
             HoldingFactory(customer=customer, product_type=card)
-    OfferFactory(product_type=card, name="Card", value_to_bank=Decimal("1000"))
+    OfferFactory(
+        product_type=card,
+        name="Card",
+        value_to_bank=Decimal("1000"),
+        landing_url="https://bank.example/offers/card",
+    )
     cross_product_compute()
     segment = StaticSegmentFactory()
     for customer in people:
@@ -76,4 +81,5 @@ def test_segment_next_best_offers(make_user: Any, bank: dict[str, Any]) -> None:
     # An agent reads a customer's offers but not segments.
     agent = _client(make_user(Role.AGENT))
     assert agent.get(f"/api/v1/segments/{bank['segment'].pk}/next-best-offers").status_code == 403
-    assert agent.get("/api/v1/offers").json()[0]["name"] == "Card"
+    first = agent.get("/api/v1/offers").json()[0]
+    assert (first["name"], first["landing_url"]) == ("Card", "https://bank.example/offers/card")

@@ -26,12 +26,14 @@ def test_offer_create_checks_every_field(analyst: Any) -> None:
                 "value_to_bank": "-1",
                 "valid_from": "2026-05-01",
                 "valid_until": "2026-04-01",
+                "landing_url": "javascript:alert(1)",
             },
         )
     assert exc.value.errors == {
         "name": ["A name is required."],
         "product_type": ["Choose a product."],
         "value_to_bank": ["Enter an amount of 0 or more."],
+        "landing_url": ["Enter a web address of at most 200 characters, starting with https://."],
         "valid_until": ["The offer ends before it starts."],
     }
     assert not Offer.objects.exists()
@@ -42,14 +44,24 @@ def test_offer_create_checks_every_field(analyst: Any) -> None:
             "product_type": str(product.pk),
             "value_to_bank": "12.345",
             "valid_from": "2026-05-01",
+            "landing_url": " bank.example/offers/card ",
         },
     )
-    assert (offer.value_to_bank, offer.valid_from, offer.is_active) == (
+    assert (offer.value_to_bank, offer.valid_from, offer.is_active, offer.landing_url) == (
         Decimal("12.35"),
         dt.date(2026, 5, 1),
         True,
+        "https://bank.example/offers/card",
     )
     assert AuditEntry.objects.get(model="offers.offer").action == "create"
+    for bad in (f"https://bank.example/{'x' * 180}", "ftp://bank.example/offer"):
+        with pytest.raises(ValidationFailed) as exc:
+            services.offer_update(
+                actor=analyst,
+                offer=offer,
+                values={"name": "Card", "product_type": product, "landing_url": bad},
+            )
+        assert list(exc.value.errors) == ["landing_url"]
 
 
 def test_offer_update_is_audited_and_needs_permission(analyst: Any, make_user: Any) -> None:

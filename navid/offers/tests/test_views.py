@@ -60,10 +60,18 @@ def test_offer_form_creates_and_shows_errors(analyst: Any, catalogue: dict[str, 
     assert "The offer ends before it starts." in bad.content.decode()
     ok = client.post(
         reverse("offers:offer-create"),
-        {"name": "Loan", "product_type": catalogue["card"].pk, "value_to_bank": "5", "is_active": "on"},
+        {
+            "name": "Loan",
+            "product_type": catalogue["card"].pk,
+            "value_to_bank": "5",
+            "landing_url": "bank.example/offers/loan",
+            "is_active": "on",
+        },
     )
     assert ok.status_code == 302
-    assert Offer.objects.filter(name="Loan", value_to_bank=Decimal("5.00")).exists()
+    assert Offer.objects.get(name="Loan", value_to_bank=Decimal("5.00")).landing_url == (
+        "https://bank.example/offers/loan"
+    )
 
 
 def test_rules_form_saves_a_document(analyst: Any, catalogue: dict[str, Any]) -> None:
