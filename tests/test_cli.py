@@ -36,3 +36,21 @@ def test_ingest_of_interactions_prints_rejected_lines(tmp_path, capsys, settings
     assert "Ingested: 1 interactions accepted, 1 lines rejected." in out
     assert main(["import", "interactions", str(path)]) == 2
     assert "was already ingested" in capsys.readouterr().err
+
+
+def test_starting_django_imports_neither_scikit_learn_nor_scipy() -> None:
+    # Every process (web, worker, the import's writer, each command) pays for what the apps import at start-up;
+    # scikit-learn and SciPy took most of four seconds, so only the functions that train or fit import them.
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = (
+        "import sys, django; django.setup(); import navid.customers.import_writer, navid.urls; "
+        "print(sorted({name.split('.')[0] for name in sys.modules} & {'sklearn', 'scipy'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.PROJECT_DIR, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

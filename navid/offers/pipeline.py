@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import ThreadpoolController
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+# scikit-learn (with SciPy) is imported by the functions that train and evaluate, not here: this module is reached
+# from the admin and the services at every start of a process, and importing scikit-learn takes over a second.
 
 DECILES = 10
 # OpenMP threads of the trees: on a machine whose cores are shared, more threads spin against each other and a fit
@@ -33,6 +36,8 @@ def _threads(limit: int) -> Any:
 
 def pipeline_build(*, categorical: Sequence[int] = (), seed: int = 0) -> HistGradientBoostingClassifier:
     """An unfitted classifier: gradient-boosted trees, categorical columns (integer codes) handled natively."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(
         learning_rate=0.1,
         max_iter=200,
@@ -99,13 +104,17 @@ class Evaluation:
     lift: list[float]
 
 
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores))
+
+
 def pipeline_evaluate(*, labels: np.ndarray, scores: np.ndarray) -> Evaluation:
     """AUC and lift by decile of scores against the true labels."""
     if len(set(labels.tolist())) < 2:
         raise ValueError("the test set holds only one class: AUC is undefined")
-    return Evaluation(
-        auc=round(float(roc_auc_score(labels, scores)), 4), lift=lift_by_decile(labels=labels, scores=scores)
-    )
+    return Evaluation(auc=round(_auc(labels, scores), 4), lift=lift_by_decile(labels=labels, scores=scores))
 
 
 def cross_validated_auc(
@@ -117,6 +126,8 @@ def cross_validated_auc(
     seed: int = 0,
 ) -> list[float]:
     """AUC of each fold of a stratified k-fold cross-validation of the pipeline (shuffled with `seed`)."""
+    from sklearn.model_selection import StratifiedKFold
+
     result = []
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(features, labels):
@@ -124,7 +135,7 @@ def cross_validated_auc(
             features=features[train], labels=labels[train], categorical=categorical, seed=seed
         )
         scores = pipeline_score(model=model, features=features[test])
-        result.append(float(roc_auc_score(labels[test], scores)))
+        result.append(_auc(labels[test], scores))
     return result
 
 
@@ -139,4 +150,4 @@ def time_split_auc(
     """AUC on the last (1 - share) of the rows when training on the first `share` (rows in time order)."""
     cut = int(len(labels) * share)
     model = pipeline_fit(features=features[:cut], labels=labels[:cut], categorical=categorical, seed=seed)
-    return float(roc_auc_score(labels[cut:], pipeline_score(model=model, features=features[cut:])))
+    return _auc(labels[cut:], pipeline_score(model=model, features=features[cut:]))

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+
+# SciPy is imported by the functions that use it, not here: the services reach this module at every start of a
+# process (through the admin), and importing SciPy's optimiser takes most of a second.
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -139,6 +141,8 @@ def _history(
 
 def _minimise(objective: Objective, start: FloatArray, model: str) -> FloatArray:
     """Minimise objective over log-parameters and return the parameters, or raise ValueError if that failed."""
+    from scipy import optimize
+
     low, high = np.log(_SMALLEST_PARAMETER), np.log(_LARGEST_PARAMETER)
     result = optimize.minimize(
         objective,
@@ -168,6 +172,8 @@ def _bg_nbd_terms(
     params: BgNbdParams, x: FloatArray, t_x: FloatArray, T: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Return the three log-terms of each customer's BG/NBD likelihood: common, alive, dropped out."""
+    from scipy import special
+
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     # L = B(a,b+x)/B(a,b) * G(r+x) alpha^r / G(r) * [ (alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x) ]
     # The bracket is "still alive at T" plus "dropped out right after the last purchase"; it is summed in
@@ -200,6 +206,8 @@ def _bg_nbd_objective(
     log_params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray
 ) -> tuple[float, FloatArray]:
     """Return minus the mean BG/NBD log-likelihood at exp(log_params) and its gradient in log_params."""
+    from scipy import special
+
     r, alpha, a, b = np.exp(log_params)
     with np.errstate(all="ignore"):
         common, alive_at_end, dropped_out = _bg_nbd_terms(BgNbdParams(r, alpha, a, b), x, t_x, T)
@@ -303,6 +311,8 @@ def _expected_purchases(
     params: BgNbdParams, horizon: FloatArray, x: FloatArray, T: FloatArray, alive: FloatArray
 ) -> FloatArray:
     """Return E[purchases in the next `horizon` periods] for checked arrays and their P(alive)."""
+    from scipy import special
+
     r, alpha, b = params.r, params.alpha, params.b
     a = _away_from_one(params.a)
     # E[Y(t) | x, t_x, T] = (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
@@ -325,6 +335,8 @@ def bg_nbd_expected_purchases_new_customer(params: BgNbdParams, t: npt.ArrayLike
 
 def _probability_alive(params: BgNbdParams, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
     """Return P(alive at T | x, t_x, T) for checked arrays."""
+    from scipy import special
+
     # P = 1 / (1 + [x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)); the odds are formed in log space.
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     repeat = x > 0
@@ -351,6 +363,8 @@ def bg_nbd_probability_alive(
 
 def _gamma_gamma_log_likelihood(params: GammaGammaParams, x: FloatArray, m: FloatArray) -> float:
     """Return the Gamma-Gamma log-likelihood of mean repeat spends m over x purchases."""
+    from scipy import special
+
     p, q, gamma = params.p, params.q, params.gamma
     px = p * x
     # f(m | x) = G(px+q) / (G(px) G(q)) * gamma^q * m^(px-1) * x^px / (gamma + m x)^(px+q)
@@ -368,6 +382,8 @@ def _gamma_gamma_log_likelihood(params: GammaGammaParams, x: FloatArray, m: Floa
 
 def _gamma_gamma_objective(log_params: FloatArray, x: FloatArray, m: FloatArray) -> tuple[float, FloatArray]:
     """Return minus the mean Gamma-Gamma log-likelihood at exp(log_params) and its gradient in log_params."""
+    from scipy import special
+
     p, q, gamma = np.exp(log_params)
     with np.errstate(all="ignore"):
         value = -_gamma_gamma_log_likelihood(GammaGammaParams(p, q, gamma), x, m) / x.size

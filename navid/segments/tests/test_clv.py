@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import optimize
 
 from navid.segments import clv
 from navid.segments.clv import BgNbdParams, GammaGammaParams
@@ -464,7 +465,7 @@ def test_fits_report_an_optimiser_that_did_not_converge(monkeypatch: pytest.Monk
             success=False, fun=1.0, x=np.zeros(4), jac=np.ones(4), message="Maximum number of iterations"
         )
 
-    monkeypatch.setattr(clv.optimize, "minimize", gave_up)
+    monkeypatch.setattr(optimize, "minimize", gave_up)
     with pytest.raises(ValueError, match="BG/NBD fit did not converge: Maximum number of iterations"):
         clv.bg_nbd_fit([1, 2, 0], [3, 4, 0], [5, 6, 7])
     with pytest.raises(ValueError, match="Gamma-Gamma fit did not converge"):
@@ -481,7 +482,7 @@ def test_fits_accept_a_stalled_line_search_at_a_zero_gradient(monkeypatch: pytes
             message="ABNORMAL_TERMINATION_IN_LNSRCH",
         )
 
-    monkeypatch.setattr(clv.optimize, "minimize", stalled)
+    monkeypatch.setattr(optimize, "minimize", stalled)
     fitted = clv.bg_nbd_fit([1, 2, 0], [3, 4, 0], [5, 6, 7])
     assert (fitted.r, fitted.alpha, fitted.a, fitted.b) == pytest.approx((0.5, 2.0, 0.7, 3.0))
 
@@ -492,7 +493,7 @@ def test_fits_refuse_parameters_at_the_search_bounds(monkeypatch: pytest.MonkeyP
             success=True, fun=1.0, x=np.log([1e8, 2.0, 0.7]), jac=np.zeros(3), message="CONVERGENCE"
         )
 
-    monkeypatch.setattr(clv.optimize, "minimize", ran_off)
+    monkeypatch.setattr(optimize, "minimize", ran_off)
     with pytest.raises(ValueError, match="Gamma-Gamma fit did not converge: parameters ran off"):
         clv.gamma_gamma_fit([1, 2], [10.0, 20.0])
 
