@@ -1017,7 +1017,7 @@ def import_run(*, job: ImportJob, progress: Callable[[int, int], None] | None = 
     importer = CustomerImporter(job, progress=progress)
     if job.dry_run:
         return importer.check(table, mapping)
-    # A writer process takes about 3 s to start; a file smaller than this is checked and written in less.
+    # A writer process takes about 2 s to start; a file smaller than this is checked and written in less.
     small = path.stat().st_size < PROCESS_WRITER_BYTES
     sink: ChunkSink = SpoolSink(job) if connection.in_atomic_block or small else ProcessSink(job)
     try:
