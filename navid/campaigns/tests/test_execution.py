@@ -230,17 +230,22 @@ def test_a_temporary_refusal_goes_back_to_the_queue_for_later(smtp_settings: Smt
     assert campaign_complete_if_done(campaign_id=campaign.id) is False
 
 
+def _dead_worker(*, claimed: int, committed: int) -> tuple[Campaign, list[OutboxMessage]]:
+    """A running campaign of three email messages; a worker claimed some with a 60 s lease and passed the commit
+    point of the first `committed` of them, and then died without recording them."""
+    campaign = running_campaign()
+    outbox_write(campaign=campaign, customers=customers_bulk(count=3))
+    claim = outbox_claim(campaign_id=campaign.id, channel="email", limit=claimed, lease_seconds=60)
+    ids = {message.id for message in claim[:committed]}
+    assert outbox_commit(claim_token=claim[0].claim_token, ids=list(ids)) == ids
+    return campaign, claim
+
+
 def test_a_worker_that_died_after_its_commit_point_is_recorded_by_the_next_and_nothing_is_sent_twice(
     smtp_settings: SmtpServer,
 ) -> None:
-    campaign = running_campaign()
-    outbox_write(campaign=campaign, customers=customers_bulk(count=3))
-    claimed = outbox_claim(campaign_id=campaign.id, channel="email", limit=3, lease_seconds=60)
     # The dead worker got two messages past their point of no return, then died.
-    assert outbox_commit(claim_token=claimed[0].claim_token, ids=[claimed[0].id, claimed[1].id]) == {
-        claimed[0].id,
-        claimed[1].id,
-    }
+    campaign, claimed = _dead_worker(claimed=3, committed=2)
     OutboxMessage.objects.filter(campaign=campaign).update(lease_until=timezone.now() - timedelta(seconds=1))
 
     assert outbox_orphans_record(campaign_id=campaign.id, channel="email") == 1
@@ -254,11 +259,8 @@ def test_a_worker_that_died_after_its_commit_point_is_recorded_by_the_next_and_n
 def test_a_dead_workers_sent_claim_still_in_its_lease_is_waited_for_then_recorded(
     smtp_settings: SmtpServer,
 ) -> None:
-    campaign = running_campaign()
-    outbox_write(campaign=campaign, customers=customers_bulk(count=3))
-    claimed = outbox_claim(campaign_id=campaign.id, channel="email", limit=1, lease_seconds=60)
     # The dead worker got its message past the point of no return; its lease runs for another minute.
-    outbox_commit(claim_token=claimed[0].claim_token, ids=[claimed[0].id])
+    campaign, _ = _dead_worker(claimed=1, committed=1)
 
     report = channel_send(campaign_id=campaign.id, channel="email")
 
